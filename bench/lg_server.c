@@ -1,0 +1,193 @@
+/* lg_server.c: the target servers of the benchmarks: echo, source (sends after a go byte) and sink. */
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lg.h"
+
+#define SRV_BUF (256 * 1024)
+
+enum srv_kind { SRV_ECHO, SRV_SOURCE, SRV_SINK };
+
+struct srv_conn {
+	int fd;
+	bool sending;       /* source: the go byte came */
+	uint8_t *pend;      /* echo: bytes the peer has not taken yet */
+	size_t plen, poff;
+};
+
+static uint8_t srv_buf[SRV_BUF];
+
+static void
+srv_close(struct srv_conn *s)
+{
+	close(s->fd);
+	free(s->pend);
+	free(s);
+}
+
+static int
+srv_want(int ep, struct srv_conn *s, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = s };
+
+	return epoll_ctl(ep, EPOLL_CTL_MOD, s->fd, &ev);
+}
+
+/* Echo what came; if the peer is slow, hold the rest and stop reading. */
+static int
+srv_echo(int ep, struct srv_conn *s, uint32_t events)
+{
+	ssize_t r, w;
+
+	if (s->pend) {
+		w = send(s->fd, s->pend + s->poff, s->plen - s->poff, MSG_NOSIGNAL);
+		if (w < 0)
+			return errno == EAGAIN ? 0 : -1;
+		s->poff += (size_t)w;
+		if (s->poff < s->plen)
+			return 0;
+		free(s->pend);
+		s->pend = NULL;
+		return srv_want(ep, s, EPOLLIN);
+	}
+	r = recv(s->fd, srv_buf, sizeof(srv_buf), 0);
+	if (r < 0)
+		return errno == EAGAIN ? 0 : -1;
+	if (r == 0)
+		return -1;
+	w = send(s->fd, srv_buf, (size_t)r, MSG_NOSIGNAL);
+	if (w < 0 && errno != EAGAIN)
+		return -1;
+	if (w < 0)
+		w = 0;
+	if (w == r)
+		return 0;
+	s->plen = (size_t)(r - w);
+	s->poff = 0;
+	if (!(s->pend = malloc(s->plen)))
+		return -1;
+	memcpy(s->pend, srv_buf + w, s->plen);
+	return srv_want(ep, s, EPOLLOUT);
+}
+
+static int
+srv_source(int ep, struct srv_conn *s, uint32_t events)
+{
+	ssize_t r;
+
+	if ((events & (EPOLLERR | EPOLLHUP)) && !(events & EPOLLIN))
+		return -1;
+	if (events & EPOLLIN) {
+		r = recv(s->fd, srv_buf, sizeof(srv_buf), 0);
+		if (r == 0 || (r < 0 && errno != EAGAIN))
+			return -1;
+		if (r > 0 && !s->sending) {
+			s->sending = true;
+			return srv_want(ep, s, EPOLLIN | EPOLLOUT);
+		}
+	}
+	if (s->sending && (events & EPOLLOUT)) {
+		r = send(s->fd, srv_buf, sizeof(srv_buf), MSG_NOSIGNAL);
+		if (r < 0 && errno != EAGAIN)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+srv_sink(struct srv_conn *s)
+{
+	ssize_t r = recv(s->fd, srv_buf, sizeof(srv_buf), 0);
+
+	if (r == 0 || (r < 0 && errno != EAGAIN))
+		return -1;
+	return 0;
+}
+
+static void
+srv_accept(int ep, int lfd)
+{
+	int i, fd, one = 1;
+
+	/* A bounded batch per wakeup keeps established connections served. */
+	for (i = 0; i < 256; i++) {
+		struct srv_conn *s;
+		struct epoll_event ev = { .events = EPOLLIN };
+
+		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (!(s = calloc(1, sizeof(*s)))) {
+			close(fd);
+			continue;
+		}
+		s->fd = fd;
+		ev.data.ptr = s;
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+			srv_close(s);
+	}
+}
+
+int
+lg_run_server(const struct lg_opts *o)
+{
+	enum srv_kind kind = !strcmp(o->mode, "echo") ? SRV_ECHO :
+	    !strcmp(o->mode, "source") ? SRV_SOURCE : SRV_SINK;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	struct wire_addr w;
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL }, evs[256];
+	int lfd, ep, one = 1, i, n;
+
+	signal(SIGPIPE, SIG_IGN);
+	memset(srv_buf, 's', sizeof(srv_buf));
+	if (lg_parse_addr(o->listen, &ss, &len, &w) < 0)
+		return -1;
+	lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (lfd < 0)
+		return -1;
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(lfd, (struct sockaddr *)&ss, len) < 0 || listen(lfd, 4096) < 0) {
+		perror("loadgen: listen");
+		return -1;
+	}
+	if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) < 0)
+		return -1;
+	if (lg_report_port(lfd, o->port_file) < 0) {
+		perror("loadgen: port file");
+		return -1;
+	}
+	/* Runs until a signal ends the process. */
+	for (;;) {
+		n = epoll_wait(ep, evs, 256, -1);
+		for (i = 0; i < n; i++) {
+			struct srv_conn *s = evs[i].data.ptr;
+			int rc;
+
+			if (!s) {
+				srv_accept(ep, lfd);
+				continue;
+			}
+			if (kind == SRV_ECHO)
+				rc = srv_echo(ep, s, evs[i].events);
+			else if (kind == SRV_SOURCE)
+				rc = srv_source(ep, s, evs[i].events);
+			else
+				rc = srv_sink(s);
+			if (rc < 0)
+				srv_close(s);
+		}
+	}
+}

@@ -452,3 +452,22 @@ start_bg() {
 	BG_PID=$!
 	e2e_register "$BG_PID" "$name" "$BG_LOG"
 }
+
+# start_tcp_echo [HOST]: start tools/tcp_echo.py on HOST (default
+# 127.0.0.1), port 0: every byte sent comes back.  Sets ECHO_PID,
+# ECHO_PORT, ECHO_HOST, ECHO_LOG (one line per finished connection:
+# "SRC_IP SRC_PORT BYTES").
+start_tcp_echo() {
+	local host="${1:-127.0.0.1}" n
+	n=$(ls "$E2E_TMP"/echo.*.log 2>/dev/null | wc -l)
+	ECHO_LOG="$E2E_TMP/echo.$n.log"
+	ECHO_HOST="$host"
+	: >"$ECHO_LOG"
+	"$PYTHON" "$TOOLS/tcp_echo.py" --host "$host" \
+		--port-file "$E2E_TMP/echo.$n.port" --log "$ECHO_LOG" \
+		>"$E2E_TMP/echo.$n.err" 2>&1 3>&- </dev/null &
+	ECHO_PID=$!
+	e2e_register "$ECHO_PID" tcp_echo "$E2E_TMP/echo.$n.err"
+	wait_for_file "$E2E_TMP/echo.$n.port" 10 || fail "tcp_echo did not start"
+	ECHO_PORT="$(tr -d '[:space:]' <"$E2E_TMP/echo.$n.port")"
+}

@@ -263,15 +263,15 @@ session_lines() {
 	grep -E '^socksifyd: session ' "${1:-$SOCKSIFYD_LOG}" 2>/dev/null
 }
 
-# session_count FIELD=VALUE...: print how many session lines in
-# $SOCKSIFYD_LOG hold every given field exactly (e.g. proto=socks5
-# result=ok target=127.0.0.1:8080).  A FIELD=~REGEX argument matches the
-# field's value against an extended regex instead.
-session_count() {
-	session_lines | awk -v want="$*" '
-	BEGIN { n = split(want, w, " ") }
+# session_filter FIELD=VALUE...: print the session lines of $SOCKSIFYD_LOG
+# that hold every given field exactly (e.g. proto=socks5 result=ok
+# target=127.0.0.1:8080).  A FIELD=~REGEX argument matches the field's
+# whole value against an extended regex instead.
+session_filter() {
+	session_lines | E2E_WANT="$*" awk '
+	BEGIN { n = split(ENVIRON["E2E_WANT"], w, " ") }
 	{
-		delete have
+		split("", have)
 		for (i = 3; i <= NF; i++) {
 			eq = index($i, "=")
 			if (eq) have[substr($i, 1, eq - 1)] = substr($i, eq + 1)
@@ -288,9 +288,22 @@ session_count() {
 				if (!(k in have) || have[k] != v) { ok = 0; break }
 			}
 		}
-		if (ok) c++
-	}
-	END { print c + 0 }'
+		if (ok) print
+	}'
+}
+
+# session_count FIELD=VALUE...: print how many session lines match (see
+# session_filter).
+session_count() {
+	session_filter "$@" | wc -l
+}
+
+# session_field NAME FIELD=VALUE...: print the value of field NAME (e.g.
+# down) in the last session line that matches the filters.
+session_field() {
+	local name="$1"
+	shift
+	session_filter "$@" | tail -n 1 | tr ' ' '\n' | sed -n "s/^$name=//p"
 }
 
 # assert_session FIELD=VALUE...: wait (5 s) for a session line in

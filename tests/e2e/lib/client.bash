@@ -1,0 +1,253 @@
+# client.bash: helpers for the socksify (library + launcher) e2e suites.
+#
+# Usage in a suite (tests/e2e/socksify_*.bats), after lib/common:
+#
+#     load lib/common
+#     load lib/client
+#     setup()    { client_setup; }
+#     teardown() { e2e_teardown; }
+#
+# Variables set here (besides those of common.bash):
+#   PROGS      where client_build_progs put the compiled test programs
+#   SFY_CONF   the config file sfy_conf wrote last
+#   PROGS_SRC  tests/e2e/progs
+
+PROGS_SRC="$REPO/tests/e2e/progs"
+PROGS="${BATS_FILE_TMPDIR:-$E2E_TMP}/progs"
+export SOCKSIFY_BUILD
+
+# client_setup: common setup, plus an environment in which nothing but what
+# the test says can pick a proxy or a config: no SOCKSIFY_* variables, no
+# *_proxy variables, an empty XDG config dir, and the per-test temp dir
+# (without a socksify.conf) as the working directory.
+client_setup() {
+	e2e_setup || return 1
+	unset SOCKSIFY_CONF SOCKSIFY_PROXY SOCKSIFY_LOG SOCKSIFY_LOG_FILE
+	unset SOCKSIFY_LIB
+	unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
+	unset no_proxy NO_PROXY
+	export XDG_CONFIG_HOME="$E2E_TMP/xdg"
+	mkdir -p "$XDG_CONFIG_HOME"
+	[[ -x "$LAUNCHER" ]] || fail "launcher missing: $LAUNCHER"
+	[[ -f "$LIBSOCKSIFY" ]] || fail "library not built: $LIBSOCKSIFY (set SOCKSIFY_BUILD)"
+}
+
+# client_build_progs: compile tests/e2e/progs/*.c into $PROGS (call from
+# setup_file).  static_hello is linked statically.
+client_build_progs() {
+	local src name
+	mkdir -p "$PROGS"
+	for src in "$PROGS_SRC"/*.c; do
+		name="$(basename "$src" .c)"
+		if [[ "$name" == static_hello ]]; then
+			cc -static -O1 -o "$PROGS/$name" "$src" || return 1
+		else
+			cc -D_GNU_SOURCE -O2 -Wall -Wextra -pthread \
+				-o "$PROGS/$name" "$src" || return 1
+		fi
+	done
+}
+
+# sfy_conf LINE...: write a config that sends everything (loopback too)
+# through the chain: "direct = none" followed by the given lines.  Sets
+# SFY_CONF.
+sfy_conf() {
+	SFY_CONF="$E2E_TMP/sfy.conf"
+	{
+		echo "# written by ${BATS_TEST_NAME:-e2e}"
+		echo "direct = none"
+		printf '%s\n' "$@"
+	} >"$SFY_CONF"
+}
+
+# sfy CMD [ARGS...]: run CMD under the launcher with $SFY_CONF, bounded by
+# 30 s so a hang fails the test instead of blocking the suite.
+sfy() {
+	timeout 30 "$LAUNCHER" -f "$SFY_CONF" -- "$@"
+}
+
+# sfy_py [ARGS...]: run tools/client_connect.py under the launcher.
+sfy_py() {
+	sfy "$PYTHON" "$TOOLS/client_connect.py" "$@"
+}
+
+# sfy_curl URL [ARGS...]: curl under the launcher, no proxy of its own.
+sfy_curl() {
+	local url="$1"
+	shift
+	sfy curl -sS --noproxy '*' --max-time 20 "$@" "$url"
+}
+
+# ---------------------------------------------------------------- peers
+
+# start_echo_server [HOST]: tools/client_echo.py on HOST (default
+# 127.0.0.1).  Sets ECHO_PID, ECHO_PORT, ECHO_LOG (one line per finished
+# connection: "CLIENT_IP BYTES").
+start_echo_server() {
+	local host="${1:-127.0.0.1}" n
+	n=$(ls "$E2E_TMP"/echo.*.log 2>/dev/null | wc -l)
+	ECHO_LOG="$E2E_TMP/echo.$n.log"
+	: >"$ECHO_LOG"
+	"$PYTHON" "$TOOLS/client_echo.py" --host "$host" \
+		--port-file "$E2E_TMP/echo.$n.port" --log "$ECHO_LOG" \
+		>"$E2E_TMP/echo.$n.err" 2>&1 3>&- </dev/null &
+	ECHO_PID=$!
+	e2e_register "$ECHO_PID" echo "$E2E_TMP/echo.$n.err"
+	wait_for_file "$E2E_TMP/echo.$n.port" 10 || fail "echo server did not start"
+	ECHO_PORT="$(tr -d '[:space:]' <"$E2E_TMP/echo.$n.port")"
+}
+
+# start_httpconnect [--auth USER:PASS] [--status CODE]: tools/httpconnect_proxy.py
+# on 127.0.0.1.  Sets HCP_PID, HCP_PORT, HCP_LOG (one line per CONNECT:
+# "CONNECT TARGET user=U result=R").
+start_httpconnect() {
+	local n
+	n=$(ls "$E2E_TMP"/hcp.*.log 2>/dev/null | wc -l)
+	HCP_LOG="$E2E_TMP/hcp.$n.log"
+	: >"$HCP_LOG"
+	"$PYTHON" "$TOOLS/httpconnect_proxy.py" --port-file "$E2E_TMP/hcp.$n.port" \
+		--log "$HCP_LOG" "$@" >"$E2E_TMP/hcp.$n.err" 2>&1 3>&- </dev/null &
+	HCP_PID=$!
+	e2e_register "$HCP_PID" httpconnect "$E2E_TMP/hcp.$n.err"
+	wait_for_file "$E2E_TMP/hcp.$n.port" 10 || fail "httpconnect proxy did not start"
+	HCP_PORT="$(tr -d '[:space:]' <"$E2E_TMP/hcp.$n.port")"
+}
+
+# start_badproxy MODE [--code N] [--delay S]: tools/badproxy.py on
+# 127.0.0.1.  Sets BAD_PID, BAD_PORT, BAD_LOG ("conn N mode=M first=HEX",
+# "target N HOST:PORT").
+start_badproxy() {
+	local mode="$1" n
+	shift
+	n=$(ls "$E2E_TMP"/bad.*.log 2>/dev/null | wc -l)
+	BAD_LOG="$E2E_TMP/bad.$n.log"
+	: >"$BAD_LOG"
+	"$PYTHON" "$TOOLS/badproxy.py" --mode "$mode" --port-file "$E2E_TMP/bad.$n.port" \
+		--log "$BAD_LOG" "$@" >"$E2E_TMP/bad.$n.err" 2>&1 3>&- </dev/null &
+	BAD_PID=$!
+	e2e_register "$BAD_PID" badproxy "$E2E_TMP/bad.$n.err"
+	wait_for_file "$E2E_TMP/bad.$n.port" 10 || fail "badproxy did not start"
+	BAD_PORT="$(tr -d '[:space:]' <"$E2E_TMP/bad.$n.port")"
+}
+
+# sfy_start_danted: Dante's server on 127.0.0.1 at a free port, every
+# command allowed from 127.0.0.0/8, each session logged.  Each rule keyword
+# is on its own line: Dante's parser reads a `command:` list up to the end
+# of the line.  Sets DANTED_PID, DANTED_PORT, DANTED_LOG, DANTED_CONF.
+sfy_start_danted() {
+	local n pidf
+	n=$(ls "$E2E_TMP"/sdanted.*.conf 2>/dev/null | wc -l)
+	DANTED_CONF="$E2E_TMP/sdanted.$n.conf"
+	DANTED_LOG="$E2E_TMP/sdanted.$n.log"
+	pidf="$E2E_TMP/sdanted.$n.pid"
+	DANTED_PORT="$(free_port)"
+	cat >"$DANTED_CONF" <<-EOF
+		logoutput: $DANTED_LOG
+		internal: 127.0.0.1 port = $DANTED_PORT
+		external: 127.0.0.1
+		socksmethod: none
+		clientmethod: none
+		user.privileged: root
+		user.unprivileged: nobody
+		client pass {
+		        from: 127.0.0.0/8 to: 0.0.0.0/0
+		        log: connect disconnect
+		}
+		socks pass {
+		        from: 127.0.0.0/8 to: 0.0.0.0/0
+		        command: connect bind udpassociate bindreply udpreply
+		        log: connect disconnect
+		}
+	EOF
+	: >"$DANTED_LOG"
+	/usr/sbin/danted -f "$DANTED_CONF" -D -p "$pidf" \
+		>"$E2E_TMP/sdanted.$n.err" 2>&1 3>&- </dev/null
+	wait_for_file "$pidf" 10 || {
+		cat "$E2E_TMP/sdanted.$n.err" "$DANTED_LOG" >&2
+		fail "danted did not start"
+		return 1
+	}
+	DANTED_PID="$(tr -d '[:space:]' <"$pidf")"
+	e2e_register "$DANTED_PID" danted "$DANTED_LOG"
+	wait_for_port 127.0.0.1 "$DANTED_PORT" 10 || fail "danted does not listen"
+}
+
+# ---------------------------------------------------------------- proofs
+
+# danted_connect_count HOST PORT: how many CONNECTs danted logged to HOST:PORT.
+danted_connect_count() {
+	grep -cE "tcp/connect \[: .* -> .* ${1//./\\.}\.$2\$" "$DANTED_LOG"
+}
+
+# microsocks_connect_count HOST PORT: how many CONNECTs microsocks logged
+# to HOST:PORT ("client[N] IP: connected to HOST:PORT").
+microsocks_connect_count() {
+	grep -cF ": connected to $1:$2" "$MICROSOCKS_LOG"
+}
+
+# assert_danted_connect HOST PORT: wait (5 s) until danted logged a CONNECT
+# to HOST:PORT.
+assert_danted_connect() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		(($(danted_connect_count "$1" "$2") > 0)) && return 0
+		sleep 0.05
+	done
+	{
+		echo "danted logged no connect to $1:$2"
+		cat "$DANTED_LOG"
+	} | fail
+}
+
+# assert_microsocks_connect HOST PORT
+assert_microsocks_connect() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		(($(microsocks_connect_count "$1" "$2") > 0)) && return 0
+		sleep 0.05
+	done
+	{
+		echo "microsocks logged no connect to $1:$2"
+		cat "$MICROSOCKS_LOG"
+	} | fail
+}
+
+# assert_http_requests N: the newest HTTP server saw exactly N requests.
+assert_http_requests() {
+	local got
+	got="$(http_request_count)"
+	[[ "$got" == "$1" ]] || {
+		echo "HTTP server saw $got requests, expected $1:"
+		cat "$HTTP_LOG"
+	} | fail
+}
+
+# assert_no_session: socksifyd (newest) logged no session at all.
+assert_no_session() {
+	local n
+	n="$(session_lines | wc -l)"
+	((n == 0)) || {
+		echo "socksifyd logged $n sessions, expected none:"
+		session_lines
+	} | fail
+}
+
+# assert_errno NAME: $output (of client_connect.py or a prog) says ERRNO NAME.
+assert_errno() {
+	[[ "$output" =~ ERRNO\ $1([^A-Z]|$) ]] || {
+		echo "expected ERRNO $1, got:"
+		echo "$output"
+	} | fail
+}
+
+# elapsed_ms_of_output: the elapsed=SECONDS client_connect.py printed, in ms.
+elapsed_ms_of_output() {
+	local s
+	s="$(sed -nE 's/.*elapsed=([0-9.]+).*/\1/p' <<<"$output" | head -n 1)"
+	awk -v s="${s:-999}" 'BEGIN { printf "%d\n", s * 1000 }'
+}
+
+# now_ms: monotonic-ish wall clock in milliseconds.
+now_ms() {
+	date +%s%3N
+}

@@ -1,0 +1,147 @@
+#!/usr/bin/env bats
+# socksify_chains.bats: chains of several hops (mixed protocols), dynamic and
+# strict chains with a dead hop, and IPv6 destinations; every test proves
+# which proxies carried the bytes (or that nothing went out direct).
+
+load lib/common
+load lib/client
+
+setup() {
+	client_setup
+}
+
+teardown() {
+	e2e_teardown
+}
+
+@test "chains: socksifyd -> danted -> target" {
+	start_http_server
+	sfy_start_danted
+	start_socksifyd
+	sfy_conf "chain = strict" \
+		"proxy = socks5://127.0.0.1:$SOCKSIFYD_PORT" \
+		"proxy = socks5://127.0.0.1:$DANTED_PORT"
+	run sfy_curl "http://127.0.0.1:$HTTP_PORT/"
+	assert_success
+	assert_output --partial "$HTTP_BODY"
+	# socksifyd carried the tunnel to danted, danted the one to the server.
+	assert_session cmd=connect target="127.0.0.1:$DANTED_PORT" result=ok
+	refute_session target="127.0.0.1:$HTTP_PORT"
+	assert_danted_connect 127.0.0.1 "$HTTP_PORT"
+	assert_http_requests 1
+}
+
+@test "chains: 3 hops of mixed types: socks4a -> socks5 with auth -> http connect with auth" {
+	start_http_server
+	start_socksifyd
+	local s4_port=$SOCKSIFYD_PORT s4_log=$SOCKSIFYD_LOG
+	start_socksifyd -u alice:s3cr%t
+	local s5_port=$SOCKSIFYD_PORT
+	start_httpconnect --auth "bob:pa:ss"
+	sfy_conf "chain = strict" \
+		"proxy = socks4a://e2euser@127.0.0.1:$s4_port" \
+		"proxy = socks5://alice:s3cr%25t@127.0.0.1:$s5_port" \
+		"proxy = http://bob:pa%3Ass@127.0.0.1:$HCP_PORT"
+	run sfy_py --get / 127.0.0.1 "$HTTP_PORT"
+	assert_success
+	assert_output --partial "$HTTP_BODY"
+	# hop 1 (SOCKS4/4a) opened hop 2, hop 2 (SOCKS5, user alice) opened
+	# hop 3, hop 3 (HTTP CONNECT, user bob) opened the server.
+	assert_session cmd=connect target="127.0.0.1:$HCP_PORT" result=ok user=alice
+	SOCKSIFYD_LOG=$s4_log assert_session cmd=connect proto=~'socks4a?' \
+		target="127.0.0.1:$s5_port" result=ok
+	run cat "$HCP_LOG"
+	assert_output "CONNECT 127.0.0.1:$HTTP_PORT user=bob result=ok"
+	assert_http_requests 1
+}
+
+@test "chains: dynamic chain skips a dead first hop and succeeds" {
+	start_http_server
+	start_socksifyd
+	sfy_conf "chain = dynamic" \
+		"proxy = socks5://127.0.0.1:$(free_port)" \
+		"proxy = socks5://127.0.0.1:$SOCKSIFYD_PORT"
+	run sfy_curl "http://127.0.0.1:$HTTP_PORT/"
+	assert_success
+	assert_output --partial "$HTTP_BODY"
+	assert_session cmd=connect target="127.0.0.1:$HTTP_PORT" result=ok
+	assert_http_requests 1
+}
+
+@test "chains: strict chain with a dead hop fails with ECONNREFUSED and nothing goes direct" {
+	start_http_server
+	start_socksifyd
+	sfy_conf "chain = strict" \
+		"proxy = socks5://127.0.0.1:$SOCKSIFYD_PORT" \
+		"proxy = socks5://127.0.0.1:$(free_port)"
+	run sfy_py --get / 127.0.0.1 "$HTTP_PORT"
+	assert_failure 3
+	assert_errno ECONNREFUSED
+	run sfy_curl "http://127.0.0.1:$HTTP_PORT/"
+	assert_failure 7
+	refute_session target="127.0.0.1:$HTTP_PORT"
+	assert_http_requests 0
+}
+
+@test "chains: strict chain whose only hop is dead: ECONNREFUSED, no direct connection" {
+	start_http_server
+	sfy_conf "chain = strict" "proxy = socks5://127.0.0.1:$(free_port)"
+	run sfy_py --get / 127.0.0.1 "$HTTP_PORT"
+	assert_failure 3
+	assert_errno ECONNREFUSED
+	assert_http_requests 0
+}
+
+@test "ipv6: destination [::1] through a SOCKS5 hop (python3 and curl)" {
+	start_http_server ::1
+	start_socksifyd
+	sfy_conf "proxy = socks5://127.0.0.1:$SOCKSIFYD_PORT"
+	run sfy_py --get / ::1 "$HTTP_PORT"
+	assert_success
+	assert_output --partial "$HTTP_BODY"
+	assert_output --partial "PEER ::1 $HTTP_PORT"
+	run sfy_curl "http://[::1]:$HTTP_PORT/" -g
+	assert_success
+	assert_output --partial "$HTTP_BODY"
+	assert_session cmd=connect proto=socks5 target=~"[[]?::1[]]?:$HTTP_PORT" result=ok
+	(($(session_count cmd=connect target=~"[[]?::1[]]?:$HTTP_PORT" result=ok) == 2)) ||
+		fail "expected 2 sessions to [::1]:$HTTP_PORT"
+	assert_http_requests 2
+}
+
+@test "ipv6: destination [::1] through a SOCKS5 hop that listens on ::1" {
+	start_http_server ::1
+	start_socksifyd -l '[::1]:0'
+	sfy_conf "proxy = socks5://[::1]:$SOCKSIFYD_PORT"
+	run sfy_py --get / ::1 "$HTTP_PORT"
+	assert_success
+	assert_output --partial "$HTTP_BODY"
+	assert_session cmd=connect target=~"[[]?::1[]]?:$HTTP_PORT" result=ok
+	assert_http_requests 1
+}
+
+@test "ipv6: destination through a SOCKS4 hop is refused with EAFNOSUPPORT, not sent direct" {
+	start_http_server ::1
+	start_socksifyd
+	sfy_conf "proxy = socks4://127.0.0.1:$SOCKSIFYD_PORT"
+	run sfy_py --get / ::1 "$HTTP_PORT"
+	assert_failure 3
+	assert_errno EAFNOSUPPORT
+	run sfy_curl "http://[::1]:$HTTP_PORT/" -g
+	assert_failure 7
+	assert_no_session
+	assert_http_requests 0
+}
+
+@test "ipv6: destination through a SOCKS5 hop then a SOCKS4a last hop is refused with EAFNOSUPPORT" {
+	start_http_server ::1
+	start_socksifyd
+	local p1=$SOCKSIFYD_PORT
+	start_socksifyd
+	sfy_conf "proxy = socks5://127.0.0.1:$p1" \
+		"proxy = socks4a://127.0.0.1:$SOCKSIFYD_PORT"
+	run sfy_py --get / ::1 "$HTTP_PORT"
+	assert_failure 3
+	assert_errno EAFNOSUPPORT
+	assert_http_requests 0
+}

@@ -1,0 +1,64 @@
+/* dnsmap.h: the two-way map between names and the stand-in addresses
+ * that represent them inside a process (remote DNS).
+ *
+ * Each name gets an index; the index picks one IPv4 address in the fake
+ * IPv4 range and one IPv6 address in the fake IPv6 range, so a name has
+ * the same number in both families.  The map holds at most `cap` names.
+ * When it is full, the least recently used name that no open socket uses
+ * (pin count zero) is forgotten; indexes are handed out by a cursor that
+ * walks the whole range before it comes back, so a forgotten address is
+ * reused as late as possible, and a pinned address is never reused.  If
+ * every name is pinned, a new name is refused.
+ *
+ * Thread-safe (one mutex); after fork() the child keeps the parent's map.
+ */
+#ifndef SOCKSIFY_DNSMAP_H
+#define SOCKSIFY_DNSMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "socksify/addr.h"
+
+#define DNS_DEFAULT_FAKE_IPV4 "240.0.0.0/8"   /* reserved "future use": never routed */
+#define DNS_DEFAULT_FAKE_IPV6 "100::/64"      /* RFC 6666 discard-only prefix */
+#define DNS_DEFAULT_CACHE_SIZE 65536
+
+/* Sets the ranges and the bound.  Ranges must leave room for at least
+ * 256 addresses; cap is clipped to the range size.  Returns 0 or -1 with
+ * *why set.  May be called again to reconfigure an empty map. */
+int dns_map_setup(const struct addr_cidr *v4, const struct addr_cidr *v6,
+    size_t cap, const char **why);
+
+/* Returns the index for name (creating it when new), or 0 when the map is
+ * full of pinned names or memory ran out.  Names are compared without
+ * case and without a trailing dot. */
+uint32_t dns_map_get(const char *name);
+
+/* If sa is a stand-in address that maps to a live name, copies the name
+ * (NUL terminated) and returns its index; otherwise returns 0. */
+uint32_t dns_map_lookup_addr(const struct sockaddr *sa, char *name, size_t cap);
+
+/* True when sa lies inside one of the fake ranges, mapped or not. */
+bool dns_map_in_range(const struct sockaddr *sa);
+
+/* The stand-in addresses of an index, network order. */
+void dns_map_addr4(uint32_t idx, uint8_t out[4]);
+void dns_map_addr6(uint32_t idx, uint8_t out[16]);
+
+/* An open socket uses idx: keep it from being forgotten.  Unpin when the
+ * socket closes. */
+void dns_map_pin(uint32_t idx);
+void dns_map_unpin(uint32_t idx);
+
+/* Figures for tests and --check. */
+size_t dns_map_count(void);
+size_t dns_map_capacity(void);
+void dns_map_ranges(struct addr_cidr *v4, struct addr_cidr *v6);
+
+/* Forgets every name (tests only). */
+void dns_map_reset(void);
+
+#endif

@@ -1,0 +1,246 @@
+#!/usr/bin/env bats
+# server_options.bats: socksifyd's options (--allow, --deny-dest, --no-bind,
+# --no-udp, --max-conns, -u, --users, --timeout, --idle-timeout), a clean
+# exit on SIGTERM, and Dante's client (/usr/bin/socksify) as a client.
+
+load lib/common
+
+setup() {
+	e2e_setup
+}
+
+teardown() {
+	e2e_teardown
+}
+
+sc() {
+	timeout 30 "$PYTHON" "$TOOLS/socks_client.py" "$@"
+}
+
+@test "options: --allow admits clients in the CIDR and turns others away" {
+	start_socksifyd --allow 127.0.0.2/32
+	start_http_server
+	run curl -sS --max-time 5 --interface 127.0.0.2 --socks5 "127.0.0.1:$SOCKSIFYD_PORT" \
+		"http://127.0.0.1:$HTTP_PORT/"
+	assert_success
+	assert_output "$HTTP_BODY"
+	assert_session "client=~127\\.0\\.0\\.2:[0-9]+" result=ok
+	run curl -sS --max-time 5 --interface 127.0.0.1 --socks5 "127.0.0.1:$SOCKSIFYD_PORT" \
+		"http://127.0.0.1:$HTTP_PORT/"
+	assert_failure
+	refute_session "client=~127\\.0\\.0\\.1:[0-9]+" result=ok
+	[ "$(http_request_count)" -eq 1 ]
+}
+
+@test "options: --allow with several CIDRs, IPv6 included" {
+	start_socksifyd -l 127.0.0.1:0 -l '[::1]:0' --allow 10.0.0.0/8 --allow ::1/128
+	start_http_server
+	local p6
+	p6="$(socksifyd_listen_port ::1)"
+	run curl -sS --max-time 5 --socks5 "[::1]:$p6" "http://127.0.0.1:$HTTP_PORT/"
+	assert_success
+	assert_output "$HTTP_BODY"
+	run curl -sS --max-time 5 --socks5 "127.0.0.1:$SOCKSIFYD_PORT" "http://127.0.0.1:$HTTP_PORT/"
+	assert_failure
+	[ "$(http_request_count)" -eq 1 ]
+}
+
+@test "options: --deny-dest refuses destinations in the CIDR (reply 0x02, result=not-allowed)" {
+	start_socksifyd --deny-dest 127.0.0.0/8
+	start_http_server
+	start_http_server ::1
+	run curl -sS --max-time 5 --socks5 "127.0.0.1:$SOCKSIFYD_PORT" "http://127.0.0.2:$HTTP_PORT/"
+	assert_failure
+	assert_session "target=127.0.0.2:$HTTP_PORT" result=not-allowed
+	# A name that resolves into the denied range is refused too.
+	run sc connect --proxy "127.0.0.1:$SOCKSIFYD_PORT" --target "localhost:$HTTP_PORT" --http /
+	assert_failure 3
+	assert_line "reply=2 bound=0.0.0.0:0"
+	assert_session "target=localhost:$HTTP_PORT" result=not-allowed
+	# Outside the CIDR is fine.
+	run curl -sS --max-time 5 --socks5 "127.0.0.1:$SOCKSIFYD_PORT" "http://[::1]:$HTTP_PORT/"
+	assert_success
+	assert_output "$HTTP_BODY"
+	[ "$(http_request_count)" -eq 1 ]
+}
+
+@test "options: --deny-dest applies to UDP ASSOCIATE destinations" {
+	start_socksifyd --deny-dest 127.0.0.1/32
+	start_udp_echo
+	run sc udp --count 1 --proxy "127.0.0.1:$SOCKSIFYD_PORT" --target "127.0.0.1:$UDP_PORT"
+	assert_failure
+	[ "$(wc -l <"$UDP_LOG")" -eq 0 ]
+}
+
+@test "options: --no-bind refuses BIND (SOCKS5 reply 0x02 or 0x07, SOCKS4 91)" {
+	start_socksifyd --no-bind
+	run timeout 20 "$PYTHON" "$TOOLS/bind_client.py" --proxy "127.0.0.1:$SOCKSIFYD_PORT"
+	assert_failure
+	assert_output --regexp 'first reply code (2|7)'
+	run timeout 20 "$PYTHON" "$TOOLS/bind_client.py" --proto socks4 --proxy "127.0.0.1:$SOCKSIFYD_PORT"
+	assert_failure
+	assert_output --partial 'first reply code 91'
+	assert_session cmd=bind "result=~not-allowed|bad-command"
+	refute_session cmd=bind result=ok
+}
+
+@test "options: --no-udp refuses UDP ASSOCIATE (reply 0x02 or 0x07)" {
+	start_socksifyd --no-udp
+	start_udp_echo
+	run sc udp --count 1 --proxy "127.0.0.1:$SOCKSIFYD_PORT" --target "127.0.0.1:$UDP_PORT"
+	assert_failure 3
+	assert_output --regexp 'reply=(2|7)'
+	assert_session cmd=udp "result=~not-allowed|bad-command"
+	[ "$(wc -l <"$UDP_LOG")" -eq 0 ]
+}
+
+@test "options: --max-conns 2 holds a third client off until one leaves" {
+	start_socksifyd --max-conns 2
+	start_http_server
+	start_tcp_echo
+	local p="127.0.0.1:$SOCKSIFYD_PORT" h1 h2
+	start_bg hold1 "$PYTHON" "$TOOLS/socks_client.py" connect --proxy "$p" \
+		--target "127.0.0.1:$ECHO_PORT" --echo 10 --hold 30
+	h1="$BG_PID"
+	wait_for_log "$BG_LOG" '^echo ok' 10
+	start_bg hold2 "$PYTHON" "$TOOLS/socks_client.py" connect --proxy "$p" \
+		--target "127.0.0.1:$ECHO_PORT" --echo 10 --hold 30
+	h2="$BG_PID"
+	wait_for_log "$BG_LOG" '^echo ok' 10
+	run curl -sS --max-time 3 --socks5 "$p" "http://127.0.0.1:$HTTP_PORT/"
+	assert_failure
+	[ "$(http_request_count)" -eq 0 ]
+	stop_pid "$h1" || true
+	run curl -sS --max-time 5 --socks5 "$p" "http://127.0.0.1:$HTTP_PORT/"
+	assert_success
+	assert_output "$HTTP_BODY"
+	stop_pid "$h2" || true
+}
+
+@test "options: -u given twice accepts both users" {
+	start_socksifyd -u u1:p1 -u u2:p2
+	start_http_server
+	run curl -sS --max-time 5 --socks5 "127.0.0.1:$SOCKSIFYD_PORT" --proxy-user u1:p1 \
+		"http://127.0.0.1:$HTTP_PORT/"
+	assert_success
+	run curl -sS --max-time 5 --socks5 "127.0.0.1:$SOCKSIFYD_PORT" --proxy-user u2:p2 \
+		"http://127.0.0.1:$HTTP_PORT/"
+	assert_success
+	run curl -sS --max-time 5 --socks5 "127.0.0.1:$SOCKSIFYD_PORT" --proxy-user u1:p2 \
+		"http://127.0.0.1:$HTTP_PORT/"
+	assert_failure
+	assert_session user=u1 result=ok
+	assert_session user=u2 result=ok
+	[ "$(http_request_count)" -eq 2 ]
+}
+
+@test "options: --users FILE with comments and blank lines" {
+	cat >"$E2E_TMP/users" <<-'EOF2'
+		# socksifyd users
+		alice:wonder land
+
+		  bob:b:colon
+	EOF2
+	start_socksifyd --users "$E2E_TMP/users"
+	start_http_server
+	run curl -sS --max-time 5 --socks5 "127.0.0.1:$SOCKSIFYD_PORT" --proxy-user 'alice:wonder land' \
+		"http://127.0.0.1:$HTTP_PORT/"
+	assert_success
+	assert_output "$HTTP_BODY"
+	run curl -sS --max-time 5 --socks5 "127.0.0.1:$SOCKSIFYD_PORT" --proxy-user 'bob:b:colon' \
+		"http://127.0.0.1:$HTTP_PORT/"
+	assert_success
+	run curl -sS --max-time 5 --socks5 "127.0.0.1:$SOCKSIFYD_PORT" --proxy-user 'alice:wonder' \
+		"http://127.0.0.1:$HTTP_PORT/"
+	assert_failure
+	assert_session user=alice result=ok
+	assert_session user=bob result=ok
+	assert_session result=auth-failed
+}
+
+@test "options: --users FILE with a malformed line fails with file:line:" {
+	printf '# ok\nalice:pw\nno-colon-here\n' >"$E2E_TMP/users.bad"
+	run timeout 10 "$SOCKSIFYD" -l 127.0.0.1:0 --users "$E2E_TMP/users.bad"
+	assert_failure
+	assert_output --partial "$E2E_TMP/users.bad:3:"
+	run timeout 10 "$SOCKSIFYD" -l 127.0.0.1:0 --users "$E2E_TMP/does-not-exist"
+	assert_failure
+	assert_output --partial "$E2E_TMP/does-not-exist"
+}
+
+@test "options: bad arguments are refused with a message and a non-zero exit" {
+	run timeout 10 "$SOCKSIFYD" -l 127.0.0.1:0 --allow 300.1.2.3/8
+	assert_failure
+	assert_output --partial "300.1.2.3"
+	run timeout 10 "$SOCKSIFYD" -l not-an-address
+	assert_failure
+	run timeout 10 "$SOCKSIFYD" -l 127.0.0.1:0 --max-conns -3
+	assert_failure
+	run timeout 10 "$SOCKSIFYD" -l 127.0.0.1:0 -u nocolon
+	assert_failure
+	run timeout 10 "$SOCKSIFYD" --no-such-option
+	assert_failure
+}
+
+@test "options: SIGTERM stops socksifyd cleanly with exit 0, even with a session open" {
+	start_socksifyd
+	start_tcp_echo
+	start_bg hold "$PYTHON" "$TOOLS/socks_client.py" connect --proxy "127.0.0.1:$SOCKSIFYD_PORT" \
+		--target "127.0.0.1:$ECHO_PORT" --echo 10 --hold 30
+	wait_for_log "$BG_LOG" '^echo ok' 10
+	local st=0
+	stop_pid "$SOCKSIFYD_PID" 5 || st=$?
+	[ "$st" -eq 0 ]
+	! pid_alive "$SOCKSIFYD_PID"
+	socksifyd_check_log "$SOCKSIFYD_LOG"
+	# The listener is gone.
+	run curl -sS --max-time 3 --socks5 "127.0.0.1:$SOCKSIFYD_PORT" "http://127.0.0.1:$ECHO_PORT/"
+	assert_failure
+}
+
+@test "options: --idle-timeout closes a relayed session that carries no data" {
+	start_socksifyd --idle-timeout 2
+	start_tcp_echo
+	run timeout 20 "$PYTHON" -c '
+import sys, time
+sys.path.insert(0, sys.argv[3])
+import socksraw as sr
+s = sr.connect(sys.argv[1], timeout=10)
+rep, h, p = sr.handshake5(s, sr.SOCKS5_CONNECT, "127.0.0.1", int(sys.argv[2]))
+s.sendall(b"ping"); assert sr.recv_exact(s, 4) == b"ping"
+print("open", rep)
+t = sr.wait_eof(s, 10)
+print("closed after %.1f" % t if t is not None else "still open")
+' "127.0.0.1:$SOCKSIFYD_PORT" "$ECHO_PORT" "$TOOLS"
+	assert_success
+	assert_line "open 0"
+	[[ "$output" =~ closed\ after\ ([0-9.]+) ]]
+	awk -v t="${BASH_REMATCH[1]}" 'BEGIN { exit !(t >= 1.5 && t <= 6) }'
+	assert_session "target=127.0.0.1:$ECHO_PORT" up=4 down=4
+}
+
+@test "options: -q keeps session lines off stderr" {
+	start_socksifyd -q
+	start_http_server
+	run curl -sS --max-time 5 --socks5 "127.0.0.1:$SOCKSIFYD_PORT" "http://127.0.0.1:$HTTP_PORT/"
+	assert_success
+	sleep 0.5
+	[ "$(session_lines | wc -l)" -eq 0 ]
+}
+
+@test "options: Dante's client (/usr/bin/socksify) uses socksifyd as its server for CONNECT" {
+	start_socksifyd
+	start_http_server
+	cat >"$E2E_TMP/dante-client.conf" <<-EOF2
+		route {
+			from: 0.0.0.0/0 to: 0.0.0.0/0 via: 127.0.0.1 port = $SOCKSIFYD_PORT
+			proxyprotocol: socks_v5
+			command: connect
+		}
+	EOF2
+	SOCKS_CONF="$E2E_TMP/dante-client.conf" SOCKS_AUTOADD_LANROUTES=no \
+		run timeout 20 /usr/bin/socksify curl -sS --max-time 10 "http://127.0.0.1:$HTTP_PORT/"
+	assert_success
+	assert_output --partial "$HTTP_BODY"
+	assert_session proto=socks5 cmd=connect "target=127.0.0.1:$HTTP_PORT" result=ok
+}

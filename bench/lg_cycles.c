@@ -11,6 +11,8 @@
 
 #include "lg.h"
 
+#define CYC_STUCK_NS (5ull * 1000000000u)
+
 struct cyc_thread {
 	pthread_t tid;
 	const struct lg_opts *o;
@@ -41,12 +43,13 @@ static void
 cycle_end(struct cyc_thread *t, struct lg_conn *c, bool ok)
 {
 	uint64_t now = lg_now();
+	int err = errno;
 
 	close(c->fd);
 	c->fd = -1;
 	if (!ok) {
 		t->errors++;
-		t->last_errno = errno;
+		t->last_errno = err;
 		return;
 	}
 	if (c->t0 >= t->t_count && now <= t->t_end) {
@@ -62,6 +65,7 @@ cycles_thread(void *arg)
 	struct lg_conn *conns = calloc((size_t)t->nconns, sizeof(*conns));
 	struct epoll_event evs[256];
 	int ep = epoll_create1(EPOLL_CLOEXEC);
+	uint64_t now;
 	int i, n;
 
 	if (!conns || ep < 0) {
@@ -96,18 +100,33 @@ cycles_thread(void *arg)
 				}
 				continue;
 			}
+			/* The echo, then the EOF that the target's close
+			 * causes: a proxy must pass both on. */
 			r = recv(c->fd, &b, 1, 0);
 			if (r < 0 && errno == EAGAIN)
 				continue;
-			if (r == 0)
+			if (r == 1 && c->have == 0) {
+				c->have = 1;
+				continue;
+			}
+			if (r == 0 && c->have == 0)
 				errno = ECONNRESET;
-			cycle_end(t, c, r == 1);
+			else if (r > 0)
+				errno = EPROTO;
+			cycle_end(t, c, r == 0 && c->have == 1);
 			cycle_begin(t, c, ep);
 		}
-		/* Connections that could not even start are retried here. */
-		for (i = 0; i < t->nconns; i++)
+		/* Connections that could not even start are retried here;
+		 * a cycle stuck for CYC_STUCK_NS is an error. */
+		now = lg_now();
+		for (i = 0; i < t->nconns; i++) {
+			if (conns[i].fd >= 0 && now - conns[i].t0 > CYC_STUCK_NS) {
+				errno = ETIMEDOUT;
+				cycle_end(t, &conns[i], false);
+			}
 			if (conns[i].fd < 0)
 				cycle_begin(t, &conns[i], ep);
+		}
 	}
 out:
 	if (conns)

@@ -16,7 +16,10 @@
 
 #define SRV_BUF (256 * 1024)
 
-enum srv_kind { SRV_ECHO, SRV_SOURCE, SRV_SINK };
+/* ECHO1 answers the first bytes and closes: the server closes first, so
+ * TIME_WAIT stays on the server side and neither the load generator nor
+ * a proxy runs out of ephemeral ports during a long cycles run. */
+enum srv_kind { SRV_ECHO, SRV_ECHO1, SRV_SOURCE, SRV_SINK };
 
 struct srv_conn {
 	int fd;
@@ -45,7 +48,7 @@ srv_want(int ep, struct srv_conn *s, uint32_t events)
 
 /* Echo what came; if the peer is slow, hold the rest and stop reading. */
 static int
-srv_echo(int ep, struct srv_conn *s, uint32_t events)
+srv_echo(int ep, struct srv_conn *s, bool once)
 {
 	ssize_t r, w;
 
@@ -58,7 +61,7 @@ srv_echo(int ep, struct srv_conn *s, uint32_t events)
 			return 0;
 		free(s->pend);
 		s->pend = NULL;
-		return srv_want(ep, s, EPOLLIN);
+		return once ? -1 : srv_want(ep, s, EPOLLIN);
 	}
 	r = recv(s->fd, srv_buf, sizeof(srv_buf), 0);
 	if (r < 0)
@@ -71,7 +74,7 @@ srv_echo(int ep, struct srv_conn *s, uint32_t events)
 	if (w < 0)
 		w = 0;
 	if (w == r)
-		return 0;
+		return once ? -1 : 0;
 	s->plen = (size_t)(r - w);
 	s->poff = 0;
 	if (!(s->pend = malloc(s->plen)))
@@ -143,6 +146,7 @@ int
 lg_run_server(const struct lg_opts *o)
 {
 	enum srv_kind kind = !strcmp(o->mode, "echo") ? SRV_ECHO :
+	    !strcmp(o->mode, "echo1") ? SRV_ECHO1 :
 	    !strcmp(o->mode, "source") ? SRV_SOURCE : SRV_SINK;
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -180,8 +184,8 @@ lg_run_server(const struct lg_opts *o)
 				srv_accept(ep, lfd);
 				continue;
 			}
-			if (kind == SRV_ECHO)
-				rc = srv_echo(ep, s, evs[i].events);
+			if (kind == SRV_ECHO || kind == SRV_ECHO1)
+				rc = srv_echo(ep, s, kind == SRV_ECHO1);
 			else if (kind == SRV_SOURCE)
 				rc = srv_source(ep, s, evs[i].events);
 			else

@@ -14,8 +14,10 @@ usage(FILE *f)
 	fputs("usage: loadgen cycles|bulk|idle (--proxy IP:PORT | --direct) --target IP:PORT\n"
 	    "           [-c N] [-t THREADS] [-d SECS] [--warmup SECS] [--bytes N]\n"
 	    "           [--hold SECS] [--pipeline] [--up] [--label NAME]\n"
-	    "       loadgen echo|source|sink -l IP:PORT [--port-file FILE]\n"
-	    "cycles: N clients each repeat connect, SOCKS5 no-auth CONNECT, 1-byte echo, close\n"
+	    "       loadgen echo|echo1|source|sink -l IP:PORT [--port-file FILE]\n"
+	    "cycles: N clients each repeat connect, SOCKS5 no-auth CONNECT, 1-byte echo, close;\n"
+	    "        the target (echo1) closes first, the cycle ends at the client's EOF\n"
+	    "echo1:  echoes the first bytes, then closes; echo keeps the connection\n"
 	    "bulk:   N streams; down (default) reads from a source server, --up writes to a sink\n"
 	    "idle:   N sessions set up and held for --hold seconds (or until SIGTERM)\n"
 	    "Output is one line of key=value pairs.\n", f);
@@ -112,7 +114,8 @@ main(int argc, char **argv)
 		goto bad;
 	signal(SIGPIPE, SIG_IGN);
 	lg_raise_nofile();
-	if (!strcmp(o.mode, "echo") || !strcmp(o.mode, "source") || !strcmp(o.mode, "sink")) {
+	if (!strcmp(o.mode, "echo") || !strcmp(o.mode, "echo1") ||
+	    !strcmp(o.mode, "source") || !strcmp(o.mode, "sink")) {
 		if (!o.listen)
 			goto bad;
 		return lg_run_server(&o) < 0 ? 1 : 0;

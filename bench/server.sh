@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# server.sh: socksifyd against microsocks and danted (and direct loopback as the ceiling).
+#
+# usage: bench/server.sh [--quick] [--reps R] [--secs S] [--servers "direct socksifyd ..."]
+#                        [--sessions N] [--no-build] [--raw FILE]
+# Prints a table of medians and the ratios the project's goals are about.
+# A benchmark, not a test: it never fails on a number.
+set -u
+. "$(dirname "$0")/lib.sh"
+
+REPS=3
+SECS=5
+WARMUP=0.5
+SESSIONS=1000
+CONCS="1 16 128"
+STREAMS="1 4"
+SERVERS="direct socksifyd microsocks danted"
+BUILD=1
+RAW=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) REPS=1; SECS=2; WARMUP=0.2 ;;
+	--reps) REPS=$2; shift ;;
+	--secs) SECS=$2; shift ;;
+	--sessions) SESSIONS=$2; shift ;;
+	--servers) SERVERS=$2; shift ;;
+	--no-build) BUILD=0 ;;
+	--raw) RAW=$2; shift ;;
+	-h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+	*) die "unknown option $1 (see --help)" ;;
+	esac
+	shift
+done
+case $REPS$SECS$SESSIONS in *[!0-9.]*) die "--reps, --secs and --sessions take numbers" ;; esac
+
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+
+if [ "$BUILD" = 1 ]; then
+	note "building in $BENCH_BUILD (Release)"
+	cmake -S "$BENCH_ROOT" -B "$BENCH_BUILD" -DCMAKE_BUILD_TYPE=Release -DSOCKSIFY_WERROR=OFF >"$BENCH_WORK/cmake.log" 2>&1 ||
+	    die "cmake configure failed: see output of cmake -S $BENCH_ROOT -B $BENCH_BUILD"
+	cmake --build "$BENCH_BUILD" -j2 --target socksify_loadgen >>"$BENCH_WORK/cmake.log" 2>&1 ||
+	    die "building socksify_loadgen failed"
+	case " $SERVERS " in *" socksifyd "*)
+		cmake --build "$BENCH_BUILD" -j2 --target socksifyd >>"$BENCH_WORK/cmake.log" 2>&1 ||
+		    { note "socksifyd does not build: left out"; SERVERS=${SERVERS/socksifyd/}; } ;;
+	esac
+fi
+LG=$BENCH_BUILD/bench/socksify_loadgen
+[ -x "$LG" ] || die "no $LG (build first or drop --no-build)"
+case " $SERVERS " in *" socksifyd "*)
+	[ -x "$BENCH_BUILD/server/socksifyd" ] || { note "no socksifyd binary: left out"; SERVERS=${SERVERS/socksifyd/}; } ;;
+esac
+for s in microsocks danted; do
+	case " $SERVERS " in *" $s "*)
+		command -v "$s" >/dev/null || { note "$s not installed: left out"; SERVERS=${SERVERS/$s/}; } ;;
+	esac
+done
+SERVERS=$(echo $SERVERS)
+
+# ---- the target servers: echo1 (cycles), echo (idle) and source (bulk) ----
+"$LG" echo -l 127.0.0.1:0 --port-file "$BENCH_WORK/echo.port" >/dev/null 2>&1 &
+BENCH_PIDS+=("$!")
+"$LG" echo1 -l 127.0.0.1:0 --port-file "$BENCH_WORK/echo1.port" >/dev/null 2>&1 &
+BENCH_PIDS+=("$!")
+"$LG" source -l 127.0.0.1:0 --port-file "$BENCH_WORK/source.port" >/dev/null 2>&1 &
+SOURCE_PID=$!
+BENCH_PIDS+=("$SOURCE_PID")
+wait_file "$BENCH_WORK/echo.port" && wait_file "$BENCH_WORK/echo1.port" &&
+    wait_file "$BENCH_WORK/source.port" ||
+    die "echo/source servers did not start"
+ECHO=127.0.0.1:$(cat "$BENCH_WORK/echo.port")
+ECHO1=127.0.0.1:$(cat "$BENCH_WORK/echo1.port")
+SOURCE=127.0.0.1:$(cat "$BENCH_WORK/source.port")
+
+declare -A PORT PID
+up() {
+	local s
+	for s in $SERVERS; do
+		[ "$s" = direct ] && continue
+		start_server "$s"
+		PORT[$s]=$SRV_PORT
+		PID[$s]=$SRV_PID
+	done
+}
+down() {
+	local s
+	for s in $SERVERS; do
+		[ "$s" = direct ] && continue
+		stop_pid "${PID[$s]}"
+	done
+}
+# The loadgen arguments that point at server $1.
+via() { if [ "$1" = direct ]; then echo --direct; else echo "--proxy 127.0.0.1:${PORT[$1]}"; fi; }
+
+note "servers: $SERVERS; reps=$REPS secs=$SECS sessions=$SESSIONS"
+
+# ---- idle sessions: each repetition on freshly started servers, so that
+# memory kept by earlier load does not hide the cost of a session ----
+idle_run() {
+	local s=$1 out=$BENCH_WORK/idle.out pid i m0 m1 line
+	sleep 0.3
+	m0=$(tree_mem "${PID[$s]}")
+	"$LG" idle $(via "$s") --target "$ECHO" -c "$SESSIONS" --hold 60 --label "$s" >"$out" 2>&1 &
+	pid=$!
+	BENCH_PIDS+=("$pid")
+	for i in $(seq 300); do
+		grep -q '^mode=idle' "$out" && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	line=$(grep '^mode=idle' "$out")
+	if [ -z "$line" ]; then
+		note "idle $s: $(tail -1 "$out")"
+		stop_pid "$pid"
+		return
+	fi
+	sleep 0.5   # let a forking server settle
+	m1=$(tree_mem "${PID[$s]}")
+	stop_pid "$pid"
+	set -- $m0 $m1
+	rec "idle/$s/rss" "$(awk -v a="$1" -v b="$3" -v n="$SESSIONS" 'BEGIN { printf "%.2f", (b - a) / n }')"
+	rec "idle/$s/pss" "$(awk -v a="$2" -v b="$4" -v n="$SESSIONS" 'BEGIN { printf "%.2f", (b - a) / n }')"
+	rec "idle/$s/base_rss" "$1"
+}
+for r in $(seq "$REPS"); do
+	for s in $SERVERS; do
+		[ "$s" = direct ] && continue
+		SERVERS_SAVE=$SERVERS SERVERS=$s
+		up
+		idle_run "$s"
+		down
+		SERVERS=$SERVERS_SAVE
+	done
+done
+note "idle done"
+
+up
+
+# ---- cycles: interleaved across servers so drift hits everyone alike ----
+for r in $(seq "$REPS"); do
+	for c in $CONCS; do
+		for s in $SERVERS; do
+			line=$("$LG" cycles $(via "$s") --target "$ECHO1" -c "$c" -d "$SECS" \
+			    --warmup "$WARMUP" --label "$s" 2>&1 | tail -1)
+			[ -n "$RAW" ] && echo "$line" >>"$RAW"
+			rec "cyc/$c/$s/rate" "$(kv rate "$line")"
+			rec "cyc/$c/$s/p50" "$(kv p50_us "$line")"
+			rec "cyc/$c/$s/p99" "$(kv p99_us "$line")"
+			rec "cyc/$c/$s/errors" "$(kv errors "$line")"
+		done
+	done
+	note "cycles rep $r done"
+done
+
+# ---- bulk: MiB/s, and CPU per GiB of every process involved ----
+for r in $(seq "$REPS"); do
+	for n in $STREAMS; do
+		for s in $SERVERS; do
+			p0=0 p1=0
+			[ "$s" != direct ] && p0=$(tree_cpu "${PID[$s]}")
+			s0=$(tree_cpu "$SOURCE_PID")
+			line=$("$LG" bulk $(via "$s") --target "$SOURCE" -c "$n" -d "$SECS" --label "$s" 2>&1 | tail -1)
+			s1=$(tree_cpu "$SOURCE_PID")
+			[ "$s" != direct ] && p1=$(tree_cpu "${PID[$s]}")
+			[ -n "$RAW" ] && echo "$line proxy_cpu=$(awk -v a="$p0" -v b="$p1" 'BEGIN{print b-a}')" >>"$RAW"
+			rec "bulk/$n/$s/mibs" "$(kv mib_s "$line")"
+			rec "bulk/$n/$s/cpu" "$(awk -v c="$(kv cpu_client "$line")" -v b="$(kv bytes_total "$line")" \
+			    -v p0="$p0" -v p1="$p1" -v s0="$s0" -v s1="$s1" 'BEGIN {
+				if (c == "nan" || b + 0 == 0) { print "nan"; exit }
+				printf "%.3f", (c + (p1 - p0) + (s1 - s0)) / (b / 1073741824) }')"
+			rec "bulk/$n/$s/pcpu" "$(awk -v b="$(kv bytes_total "$line")" -v p0="$p0" -v p1="$p1" 'BEGIN {
+				if (b + 0 == 0) { print "nan"; exit }
+				printf "%.3f", (p1 - p0) / (b / 1073741824) }')"
+		done
+	done
+	note "bulk rep $r done"
+done
+
+down
+
+# ---- report ----
+row() { # label key-pattern decimals (pattern has @ where the server goes)
+	local label=$1 pat=$2 d=$3 s
+	printf '%-30s' "$label"
+	for s in $SERVERS; do
+		printf ' %12s' "$(fmt "$(med "${pat//@/$s}")" "$d")"
+	done
+	printf '\n'
+}
+echo
+echo "socksifyd server benchmark: medians of $REPS run(s), ${SECS}s each, $(nproc) CPUs, $(uname -r)"
+printf '%-30s' ""
+for s in $SERVERS; do printf ' %12s' "$s"; done
+printf '\n'
+for c in $CONCS; do
+	row "cycles/s c=$c" "cyc/$c/@/rate" 0
+done
+for c in $CONCS; do
+	row "cycle p50 us c=$c" "cyc/$c/@/p50" 0
+	row "cycle p99 us c=$c" "cyc/$c/@/p99" 0
+done
+row "cycle errors c=128" "cyc/128/@/errors" 0
+for n in $STREAMS; do
+	row "bulk MiB/s $n stream(s)" "bulk/$n/@/mibs" 0
+done
+for n in $STREAMS; do
+	row "CPU s/GiB all, $n stream(s)" "bulk/$n/@/cpu" 2
+	row "CPU s/GiB proxy, $n stream(s)" "bulk/$n/@/pcpu" 2
+done
+row "idle KiB/session (RSS)" "idle/@/rss" 1
+row "idle KiB/session (PSS)" "idle/@/pss" 1
+row "base RSS KiB (fresh)" "idle/@/base_rss" 0
+
+has() { case " $SERVERS " in *" $1 "*) return 0 ;; esac; return 1; }
+best_peer_cyc=nan
+for s in microsocks danted; do
+	has "$s" || continue
+	v=$(med "cyc/128/$s/rate")
+	best_peer_cyc=$(awk -v a="$best_peer_cyc" -v b="$v" 'BEGIN { print (a == "nan" || b + 0 > a + 0) ? b : a }')
+done
+echo
+echo "ratios (goal in brackets):"
+printf '  cycles/s c=128  socksifyd / best(microsocks, danted) = %s  [>= 2]\n' \
+    "$(ratio "$(med cyc/128/socksifyd/rate)" "$best_peer_cyc")"
+for n in $STREAMS; do
+	printf '  bulk %s stream(s) socksifyd / danted     = %s  [>= 2]\n' "$n" \
+	    "$(ratio "$(med "bulk/$n/socksifyd/mibs")" "$(med "bulk/$n/danted/mibs")")"
+	printf '  bulk %s stream(s) socksifyd / direct     = %s  [~0.75]\n' "$n" \
+	    "$(ratio "$(med "bulk/$n/socksifyd/mibs")" "$(med "bulk/$n/direct/mibs")")"
+	printf '  CPU/GiB %s stream(s) socksifyd / direct  = %s  [< 1.5]\n' "$n" \
+	    "$(ratio "$(med "bulk/$n/socksifyd/cpu")" "$(med "bulk/$n/direct/cpu")")"
+done
+printf '  idle KiB/session socksifyd / microsocks (RSS) = %s  [< 1]\n' \
+    "$(ratio "$(med idle/socksifyd/rss)" "$(med idle/microsocks/rss)")"
+printf '  idle KiB/session socksifyd / microsocks (PSS) = %s  [< 1]\n' \
+    "$(ratio "$(med idle/socksifyd/pss)" "$(med idle/microsocks/pss)")"

@@ -1,0 +1,412 @@
+/* main.c: socksifyd's options, start-up, signals and clean exit. */
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "srv.h"
+
+#ifndef SOCKSIFY_VERSION
+#define SOCKSIFY_VERSION "0"
+#endif
+
+#define LISTEN_BACKLOG 4096
+#define RESOLVER_THREADS 4
+#define RESOLVER_QUEUE 1024
+#define PAUSE_MS 100
+
+struct srv srv_g;
+
+static const char usage_text[] =
+	"usage: socksifyd [-l ADDR:PORT]... [-u USER:PASS]... [--users FILE]\n"
+	"                 [--allow CIDR]... [--deny-dest CIDR]... [--no-bind] [--no-udp]\n"
+	"                 [--max-conns N] [--timeout SECONDS] [--idle-timeout SECONDS]\n"
+	"                 [--port-file FILE] [-v] [-q] [-h] [--version]\n"
+	"\n"
+	"  -l, --listen ADDR:PORT   listen here (repeatable; default 127.0.0.1:1080;\n"
+	"                           [::1]:PORT for IPv6; port 0 picks a free port)\n"
+	"  -u, --user USER:PASS     require RFC 1929 authentication (repeatable)\n"
+	"      --users FILE         users from FILE, one user:pass per line\n"
+	"      --allow CIDR         clients allowed (repeatable; default everyone)\n"
+	"      --deny-dest CIDR     destinations refused (repeatable)\n"
+	"      --no-bind            refuse BIND\n"
+	"      --no-udp             refuse UDP ASSOCIATE\n"
+	"      --max-conns N        at most N sessions at once (default no limit)\n"
+	"      --timeout SECONDS    negotiation, connect and BIND wait limit (default 10)\n"
+	"      --idle-timeout SECONDS  end sessions idle this long (default 0: never)\n"
+	"      --port-file FILE     write the first listener's port to FILE\n"
+	"  -v, --verbose            debug log\n"
+	"  -q, --quiet              no log\n"
+	"  -h, --help               this help\n"
+	"      --version            print the version\n";
+
+enum {
+	OPT_USERS = 256, OPT_ALLOW, OPT_DENY, OPT_NO_BIND, OPT_NO_UDP, OPT_MAX_CONNS,
+	OPT_TIMEOUT, OPT_IDLE, OPT_PORT_FILE, OPT_VERSION,
+};
+
+static const struct option long_opts[] = {
+	{ "listen", required_argument, NULL, 'l' },
+	{ "user", required_argument, NULL, 'u' },
+	{ "users", required_argument, NULL, OPT_USERS },
+	{ "allow", required_argument, NULL, OPT_ALLOW },
+	{ "deny-dest", required_argument, NULL, OPT_DENY },
+	{ "no-bind", no_argument, NULL, OPT_NO_BIND },
+	{ "no-udp", no_argument, NULL, OPT_NO_UDP },
+	{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "idle-timeout", required_argument, NULL, OPT_IDLE },
+	{ "port-file", required_argument, NULL, OPT_PORT_FILE },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("socksifyd: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'socksifyd --help'.\n", stderr);
+	exit(2);
+}
+
+/* Seconds, possibly fractional, into milliseconds. */
+static unsigned
+parse_seconds(const char *opt, const char *s, bool zero_ok)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !isfinite(v) || v < 0 ||
+	    v > 86400.0 * 365 || (!zero_ok && v * 1000 < 1))
+		usage_error("bad %s value '%s': want seconds %s", opt, s,
+		    zero_ok ? ">= 0" : "> 0");
+	return (unsigned)(v * 1000 + 0.5);
+}
+
+static void
+listen_add(struct srv_cfg *cfg, const char *text)
+{
+	struct wire_addr w, *l;
+	const char *why = NULL;
+
+	/* A bare port means the loopback address. */
+	if (text[0] != '\0' && strspn(text, "0123456789") == strlen(text)) {
+		char buf[32];
+		snprintf(buf, sizeof(buf), "127.0.0.1:%s", text);
+		if (addr_parse_hostport(buf, false, &w, &why) != 0)
+			usage_error("bad listen address '%s': %s", text, why);
+	} else if (addr_parse_hostport(text, false, &w, &why) != 0) {
+		usage_error("bad listen address '%s': %s", text, why);
+	}
+	l = realloc(cfg->listen, (cfg->nlisten + 1) * sizeof(*l));
+	if (l == NULL)
+		usage_error("out of memory");
+	l[cfg->nlisten++] = w;
+	cfg->listen = l;
+}
+
+static void
+parse_args(struct srv_cfg *cfg, int argc, char **argv)
+{
+	const char *why = NULL;
+	int c;
+
+	cfg->timeout_ms = 10000;
+	while ((c = getopt_long(argc, argv, "l:u:vqh", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			listen_add(cfg, optarg);
+			break;
+		case 'u':
+			if (srv_users_add(cfg, optarg, &why) != 0)
+				usage_error("bad -u value: %s", why);
+			break;
+		case OPT_USERS:
+			if (srv_users_load(cfg, optarg) != 0)
+				exit(1);
+			break;
+		case OPT_ALLOW:
+			if (srv_acl_add(&cfg->allow, &cfg->nallow, optarg, &why) != 0)
+				usage_error("bad --allow range '%s': %s", optarg, why);
+			break;
+		case OPT_DENY:
+			if (srv_acl_add(&cfg->deny, &cfg->ndeny, optarg, &why) != 0)
+				usage_error("bad --deny-dest range '%s': %s", optarg, why);
+			break;
+		case OPT_NO_BIND:
+			cfg->no_bind = true;
+			break;
+		case OPT_NO_UDP:
+			cfg->no_udp = true;
+			break;
+		case OPT_MAX_CONNS: {
+			char *end;
+			unsigned long v;
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' || optarg[0] == '-' ||
+			    v > INT_MAX)
+				usage_error("bad --max-conns value '%s'", optarg);
+			cfg->max_conns = v;
+			break;
+		}
+		case OPT_TIMEOUT:
+			cfg->timeout_ms = parse_seconds("--timeout", optarg, false);
+			break;
+		case OPT_IDLE:
+			cfg->idle_ms = parse_seconds("--idle-timeout", optarg, true);
+			break;
+		case OPT_PORT_FILE:
+			cfg->port_file = optarg;
+			break;
+		case 'v':
+			srv_verbosity = 1;
+			break;
+		case 'q':
+			srv_verbosity = -1;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		case OPT_VERSION:
+			printf("socksifyd %s\n", SOCKSIFY_VERSION);
+			exit(0);
+		default:
+			fprintf(stderr, "Try 'socksifyd --help'.\n");
+			exit(2);
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	if (cfg->nlisten == 0)
+		listen_add(cfg, "127.0.0.1:1080");
+}
+
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			SRV_DEBUG("setrlimit: %s", strerror(errno));
+	}
+}
+
+static int
+listen_one(struct srv_listener *l, const struct wire_addr *w)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = 0;
+	int one = 1, fd;
+
+	if (w->type == WIRE_ATYP_NAME) {
+		struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+			.ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+		struct addrinfo *res;
+		char port[8];
+		int rc;
+		snprintf(port, sizeof(port), "%u", w->port);
+		rc = getaddrinfo(w->u.name, port, &hints, &res);
+		if (rc != 0) {
+			srv_fatal("listen %s: %s", w->u.name, gai_strerror(rc));
+			return -1;
+		}
+		memcpy(&ss, res->ai_addr, res->ai_addrlen);
+		len = res->ai_addrlen;
+		freeaddrinfo(res);
+	} else {
+		addr_sockaddr_from_wire(&ss, &len, w);
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* An IPv6 listener takes IPv6 only, so [::] and 0.0.0.0 can coexist. */
+	if (ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	/* Accepted sockets inherit TCP_NODELAY: one call here, none per client. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, LISTEN_BACKLOG) != 0)
+		goto fail;
+	len = sizeof(l->addr);
+	if (getsockname(fd, &l->addr.sa, &len) != 0)
+		goto fail;
+	l->fd = fd;
+	l->ev.fn = srv_accept_event;
+	if (srv_loop_add(&srv_g.loop, fd, EPOLLIN, &l->ev) != 0)
+		goto fail;
+	return 0;
+fail:
+	{
+		char txt[ADDR_STRLEN];
+		int err = errno;
+		srv_fatal("listen %s: %s", addr_format(txt, sizeof(txt), w), strerror(err));
+		if (fd >= 0)
+			close(fd);
+		l->fd = -1;
+		return -1;
+	}
+}
+
+static int
+write_port_file(const char *path, const union srv_sa *a)
+{
+	size_t plen = strlen(path);
+	char *tmp = malloc(plen + 5);
+	FILE *f;
+	int rc = -1;
+
+	if (tmp == NULL)
+		return -1;
+	memcpy(tmp, path, plen);
+	memcpy(tmp + plen, ".tmp", 5);
+	f = fopen(tmp, "w");
+	if (f == NULL)
+		goto out;
+	fprintf(f, "%u\n", ntohs(a->sa.sa_family == AF_INET ? a->in.sin_port :
+	    a->in6.sin6_port));
+	if (fclose(f) != 0)
+		goto out;
+	/* rename() makes the file appear whole: a poller never reads half. */
+	if (rename(tmp, path) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0) {
+		srv_fatal("%s: %s", path, strerror(errno));
+		unlink(tmp);
+	}
+	free(tmp);
+	return rc;
+}
+
+static void
+signal_event(struct srv_ev *ev, uint32_t events)
+{
+	struct signalfd_siginfo si;
+
+	(void)ev;
+	(void)events;
+	while (read(srv_g.sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		SRV_DEBUG("signal %u: stopping", si.ssi_signo);
+		srv_g.loop.stop = true;
+	}
+}
+
+static int
+setup_signals(void)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	/* Blocked before any thread starts, so only the signalfd sees them. */
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+		return -1;
+	srv_g.sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (srv_g.sigfd < 0)
+		return -1;
+	srv_g.sigev.fn = signal_event;
+	return srv_loop_add(&srv_g.loop, srv_g.sigfd, EPOLLIN, &srv_g.sigev);
+}
+
+static void
+cleanup(void)
+{
+	for (size_t i = 0; i < srv_g.nls; i++)
+		if (srv_g.ls[i].fd >= 0)
+			close(srv_g.ls[i].fd);
+	free(srv_g.ls);
+	srv_g.ls = NULL;
+	srv_g.nls = 0;
+	srv_sessions_stop_all();
+	srv_resolve_fini();
+	if (srv_g.sigfd >= 0)
+		close(srv_g.sigfd);
+	srv_loop_fini(&srv_g.loop);
+	srv_users_free(&srv_g.cfg);
+	free(srv_g.cfg.allow);
+	free(srv_g.cfg.deny);
+	free(srv_g.cfg.listen);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct srv_cfg *cfg = &srv_g.cfg;
+	int rc = 1;
+
+	srv_g.sigfd = -1;
+	srv_g.loop.epfd = -1;
+	parse_args(cfg, argc, argv);
+	raise_nofile();
+	if (srv_loop_init(&srv_g.loop) != 0) {
+		srv_fatal("epoll: %s", strerror(errno));
+		goto out;
+	}
+	if (setup_signals() != 0) {
+		srv_fatal("signals: %s", strerror(errno));
+		goto out;
+	}
+	srv_tlist_init(&srv_g.loop, &srv_g.t_nego, cfg->timeout_ms, srv_nego_expired);
+	srv_tlist_init(&srv_g.loop, &srv_g.t_idle, cfg->idle_ms, srv_idle_expired);
+	srv_tlist_init(&srv_g.loop, &srv_g.t_pause, PAUSE_MS, srv_listeners_resume);
+	srv_g.loop.after = srv_sessions_after;
+	if (srv_resolve_init(&srv_g.loop, RESOLVER_THREADS, RESOLVER_QUEUE) != 0) {
+		srv_fatal("resolver: %s", strerror(errno));
+		goto out;
+	}
+	srv_g.ls = calloc(cfg->nlisten, sizeof(*srv_g.ls));
+	if (srv_g.ls == NULL) {
+		srv_fatal("out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < cfg->nlisten; i++) {
+		if (listen_one(&srv_g.ls[i], &cfg->listen[i]) != 0) {
+			srv_g.nls = i;
+			goto out;
+		}
+		srv_g.nls = i + 1;
+	}
+	for (size_t i = 0; i < srv_g.nls; i++) {
+		char txt[ADDR_STRLEN];
+		printf("listening %s\n", addr_format_sa(txt, sizeof(txt), &srv_g.ls[i].addr.sa));
+	}
+	fflush(stdout);
+	if (cfg->port_file != NULL && write_port_file(cfg->port_file, &srv_g.ls[0].addr) != 0)
+		goto out;
+	srv_loop_run(&srv_g.loop);
+	SRV_DEBUG("stopped");
+	rc = 0;
+out:
+	cleanup();
+	return rc;
+}

@@ -1,0 +1,313 @@
+/* srv.h: socksifyd's private header: configuration, event loop, sessions. */
+#ifndef SOCKSIFY_SRV_H
+#define SOCKSIFY_SRV_H
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "socksify/addr.h"
+#include "socksify/wire.h"
+
+#define SRV_CONTAINER(p, type, member) \
+	((type *)(void *)((char *)(p) - offsetof(type, member)))
+
+/* ---- configuration (main.c, auth.c, acl.c) ---- */
+
+struct srv_user {
+	char *name;
+	char *pass;
+	size_t name_len;
+	size_t pass_len;
+};
+
+struct srv_cfg {
+	struct wire_addr *listen;   /* -l, in order; 127.0.0.1:1080 when none */
+	size_t nlisten;
+	struct srv_user *users;
+	size_t nusers;
+	struct addr_cidr *allow;    /* clients; empty means everyone */
+	size_t nallow;
+	struct addr_cidr *deny;     /* destinations refused */
+	size_t ndeny;
+	bool no_bind;
+	bool no_udp;
+	size_t max_conns;           /* 0: no limit */
+	unsigned timeout_ms;        /* negotiation, connect and BIND wait */
+	unsigned idle_ms;           /* 0: no idle limit */
+	const char *port_file;
+};
+
+/* auth.c */
+int srv_users_add(struct srv_cfg *cfg, const char *userpass, const char **why);
+int srv_users_load(struct srv_cfg *cfg, const char *path);
+/* The configured user matching name and password, or NULL.  The time it
+ * takes does not depend on where or whether the strings differ. */
+const struct srv_user *srv_users_check(const struct srv_cfg *cfg,
+    const char *name, const char *pass);
+/* The configured user called name (SOCKS4 user ids), or NULL. */
+const struct srv_user *srv_users_find(const struct srv_cfg *cfg, const char *name);
+void srv_users_free(struct srv_cfg *cfg);
+
+/* acl.c */
+int srv_acl_add(struct addr_cidr **list, size_t *n, const char *text, const char **why);
+bool srv_acl_client_ok(const struct srv_cfg *cfg, const struct sockaddr *sa);
+bool srv_acl_dest_ok(const struct srv_cfg *cfg, const struct sockaddr *sa);
+/* Same IP address (ports ignored; IPv4-mapped IPv6 equals IPv4). */
+bool srv_sa_same_ip(const struct sockaddr *a, const struct sockaddr *b);
+/* An IPv4 or IPv6 address of all zeros (names are never zero). */
+bool srv_wire_is_zero(const struct wire_addr *w);
+
+/* ---- log.c ---- */
+
+/* -1: quiet (-q), 0: session lines, 1: debug (-v). */
+extern int srv_verbosity;
+
+void srv_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void srv_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void srv_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define SRV_DEBUG(...) do { if (srv_verbosity > 0) srv_debug(__VA_ARGS__); } while (0)
+
+/* ---- loop.c: epoll and fixed-duration timer lists ---- */
+
+struct srv_ev {
+	void (*fn)(struct srv_ev *ev, uint32_t events);
+};
+
+struct srv_tnode {
+	struct srv_tnode *prev, *next;
+	uint64_t deadline;
+};
+
+/* All timers of one list share one duration, so appending keeps the list
+ * sorted by deadline and the head is always the next to expire. */
+struct srv_tlist {
+	struct srv_tnode head;
+	uint64_t dur_ms;
+	void (*expire)(struct srv_tnode *n);
+};
+
+struct srv_loop {
+	int epfd;
+	uint64_t now;                /* CLOCK_MONOTONIC in ms, per wake-up */
+	struct srv_tlist *tl[4];
+	int ntl;
+	bool stop;
+	bool busy;                   /* work left over: poll without sleeping */
+	void (*after)(void *arg);    /* runs after every batch of events */
+	void *after_arg;
+};
+
+int srv_loop_init(struct srv_loop *l);
+void srv_loop_fini(struct srv_loop *l);
+int srv_loop_add(struct srv_loop *l, int fd, uint32_t events, struct srv_ev *ev);
+int srv_loop_mod(struct srv_loop *l, int fd, uint32_t events, struct srv_ev *ev);
+void srv_loop_run(struct srv_loop *l);
+uint64_t srv_clock_ms(void);
+
+void srv_tlist_init(struct srv_loop *l, struct srv_tlist *tl, uint64_t dur_ms,
+    void (*expire)(struct srv_tnode *n));
+void srv_timer_arm(struct srv_tlist *tl, struct srv_tnode *n, uint64_t now);
+/* Deadline now + the list's duration; _at takes an earlier one. */
+void srv_timer_arm_at(struct srv_tlist *tl, struct srv_tnode *n, uint64_t deadline);
+void srv_timer_disarm(struct srv_tnode *n);
+static inline bool srv_timer_armed(const struct srv_tnode *n) { return n->next != NULL; }
+
+/* ---- resolve.c: getaddrinfo on worker threads ---- */
+
+struct addrinfo;
+struct srv_rjob;
+typedef void (*srv_rjob_done)(struct srv_rjob *j);
+
+struct srv_rjob {
+	struct srv_rjob *next;
+	srv_rjob_done done;          /* main thread, only while owner != NULL */
+	void *owner;                 /* NULL: cancelled, result is dropped */
+	int socktype;
+	int err;                     /* getaddrinfo's code, 0 on success */
+	struct addrinfo *res;
+	struct srv_rjob *onext;      /* the owner's list of its jobs */
+	uint16_t port;
+	char name[WIRE_NAME_MAX + 1];
+	size_t len;                  /* extra bytes carried along (UDP payload) */
+	uint8_t data[];
+};
+
+struct srv_resolver;
+struct srv_rjob *srv_rjob_new(size_t extra);
+void srv_rjob_free(struct srv_rjob *j);
+int srv_resolve_init(struct srv_loop *l, unsigned threads, unsigned max_queue);
+/* Queues j; -1 with errno EAGAIN when the queue is full. */
+int srv_resolve_submit(struct srv_rjob *j);
+/* The owner is going away: j will be freed without calling done. */
+void srv_resolve_cancel(struct srv_rjob *j);
+void srv_resolve_fini(void);
+
+/* ---- sessions ---- */
+
+union srv_sa {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+
+enum srv_state {
+	SRV_ST_GREET,        /* nothing decoded yet */
+	SRV_ST_S5_METHODS,
+	SRV_ST_S5_AUTH,
+	SRV_ST_S5_REQ,
+	SRV_ST_S4_REQ,
+	SRV_ST_RESOLVE,
+	SRV_ST_CONNECT,
+	SRV_ST_BIND_WAIT,
+	SRV_ST_UDP,
+	SRV_ST_RELAY,
+	SRV_ST_CLOSING,      /* a failure reply is being written */
+	SRV_ST_DEAD,
+};
+
+enum srv_proto { SRV_P_NONE, SRV_P_SOCKS4, SRV_P_SOCKS4A, SRV_P_SOCKS5 };
+enum srv_cmd { SRV_CMD_NONE, SRV_CMD_CONNECT, SRV_CMD_BIND, SRV_CMD_UDP };
+
+enum srv_result {
+	SRV_R_OK,
+	SRV_R_REFUSED,
+	SRV_R_UNREACHABLE,
+	SRV_R_NOT_ALLOWED,
+	SRV_R_AUTH_FAILED,
+	SRV_R_BAD_COMMAND,
+	SRV_R_BAD_ATYP,
+	SRV_R_BAD_VERSION,
+	SRV_R_MALFORMED,
+	SRV_R_TIMEOUT,
+	SRV_R_ERROR,
+};
+
+/* One relay direction: held bytes live either in a pipe (splice mode) or in
+ * pend (a heap copy of what the destination did not take, or the early
+ * bytes left in the handshake buffer). */
+struct srv_dir {
+	int pipe[2];
+	uint32_t pipe_len;
+	uint32_t pend_off, pend_len;
+	uint8_t *pend;
+	bool pend_heap;
+	bool eof;            /* source said EOF */
+	bool done;           /* EOF passed on */
+	bool no_splice;      /* pipe creation failed once: stay with buffers */
+};
+
+struct srv_bind;
+struct srv_udp;
+
+/* Room for the largest single handshake message (a SOCKS4a request with a
+ * 255-byte user id and a 255-byte name, or an RFC 1929 request). */
+#define SRV_IN_CAP 528
+
+struct srv_session {
+	struct srv_session *prev, *next;     /* all live sessions */
+	struct srv_session *dnext;           /* dead or again list */
+	struct srv_ev ev[2];                 /* [0] client, [1] target */
+	int fd[2];
+	bool rd[2], wr[2];                   /* edge-triggered readiness */
+	uint8_t state, proto, cmd, result;
+	bool on_again;
+	bool got_bytes;
+	uint8_t out_len;
+	uint16_t in_len;
+	struct srv_tnode timer;
+	struct srv_tlist *tlist;
+	uint64_t start_ms, last_ms;
+	uint64_t bytes[2];                   /* [0] up, [1] down */
+	const struct srv_user *user;
+	union srv_sa peer;
+	struct wire_addr target;
+	struct srv_dir dir[2];
+	struct srv_rjob *job;
+	struct addrinfo *ai, *ai_next;
+	struct srv_bind *bind;
+	struct srv_udp *udp;
+	uint8_t out[32];
+	uint8_t in[SRV_IN_CAP];
+};
+
+struct srv_listener {
+	int fd;
+	struct srv_ev ev;
+	union srv_sa addr;
+};
+
+struct srv {
+	struct srv_cfg cfg;
+	struct srv_loop loop;
+	struct srv_listener *ls;
+	size_t nls;
+	bool paused;
+	struct srv_tlist t_nego, t_idle, t_pause;
+	struct srv_tnode pause_node;
+	struct srv_session *all;
+	struct srv_session *dead;
+	struct srv_session *again;
+	size_t nsess;
+	int sigfd;
+	struct srv_ev sigev;
+};
+
+extern struct srv srv_g;
+
+/* A shared scratch buffer: the loop is single-threaded and every user
+ * finishes with it before returning to the loop. */
+#define SRV_SCRATCH 65536
+extern uint8_t srv_scratch[SRV_SCRATCH + 512];
+
+/* session.c */
+void srv_accept_event(struct srv_ev *ev, uint32_t events);
+void srv_session_end(struct srv_session *s, enum srv_result r);
+void srv_sessions_after(void *arg);
+void srv_sessions_stop_all(void);
+void srv_nego_expired(struct srv_tnode *n);
+void srv_idle_expired(struct srv_tnode *n);
+/* Queues the reply to a request: code is a SOCKS5 reply code (SOCKS4
+ * sessions turn it into granted or rejected); bnd is the bound address
+ * (NULL: zeros). Returns -1 if the session ended. */
+int srv_reply(struct srv_session *s, uint8_t code, const struct sockaddr *bnd);
+/* Sends the failure reply for err and ends the session. */
+void srv_fail(struct srv_session *s, uint8_t code, enum srv_result r);
+enum srv_result srv_result_from_errno(int err);
+int srv_flush_out(struct srv_session *s);
+void srv_arm_idle(struct srv_session *s);
+void srv_ready_again(struct srv_session *s);
+void srv_listeners_resume(struct srv_tnode *n);
+
+/* connect.c */
+void srv_connect_start(struct srv_session *s);
+void srv_connect_event(struct srv_session *s, uint32_t events);
+void srv_connect_cancel(struct srv_session *s);
+
+/* relay.c: s->fd[0] and s->fd[1] both open and registered. */
+void srv_relay_start(struct srv_session *s);
+void srv_relay_pump(struct srv_session *s);
+void srv_relay_free(struct srv_session *s);
+
+/* bind.c */
+/* _close releases fds when the session ends; _free the memory after the
+ * batch of events (which may still point into it). */
+void srv_bind_start(struct srv_session *s);
+void srv_bind_close(struct srv_session *s);
+void srv_bind_free(struct srv_session *s);
+
+/* udp.c */
+void srv_udp_start(struct srv_session *s);
+void srv_udp_client_event(struct srv_session *s);
+void srv_udp_again(struct srv_session *s);
+void srv_udp_close(struct srv_session *s);
+void srv_udp_free(struct srv_session *s);
+
+/* log.c */
+void srv_log_session(const struct srv_session *s, uint64_t now);
+const char *srv_result_word(enum srv_result r);
+
+#endif

@@ -65,14 +65,18 @@ fetch() {
 }
 
 @test "curl: --socks5-hostname with a name that resolves to IPv6 only (IPv6 target)" {
-	# ip6-localhost is ::1 in Debian's /etc/hosts; the server must try it.
-	getent hosts ip6-localhost | grep -q '^::1' || skip "no ip6-localhost in /etc/hosts"
+	# socksifyd gets its own /etc/hosts where v6only.test is ::1 alone.
+	{
+		echo "::1 v6only.test"
+		cat /etc/hosts
+	} >"$E2E_TMP/hosts"
+	SOCKSIFYD_WRAP=(with_hosts_file "$E2E_TMP/hosts")
 	start_socksifyd
 	start_http_server ::1
-	run fetch --socks5-hostname "127.0.0.1:$SOCKSIFYD_PORT" "http://ip6-localhost:$HTTP_PORT/"
+	run fetch --socks5-hostname "127.0.0.1:$SOCKSIFYD_PORT" "http://v6only.test:$HTTP_PORT/"
 	assert_success
 	assert_output "$HTTP_BODY"
-	assert_session proto=socks5 "target=ip6-localhost:$HTTP_PORT" result=ok
+	assert_session proto=socks5 "target=v6only.test:$HTTP_PORT" result=ok
 }
 
 @test "curl: IPv6 listen address [::1] serves --socks5 and --socks4a" {

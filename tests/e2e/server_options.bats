@@ -238,8 +238,8 @@ print("closed after %.1f" % t if t is not None else "still open")
 			command: connect
 		}
 	EOF2
-	SOCKS_CONF="$E2E_TMP/dante-client.conf" SOCKS_AUTOADD_LANROUTES=no \
-		run timeout 20 /usr/bin/socksify curl -sS --max-time 10 "http://127.0.0.1:$HTTP_PORT/"
+	run env SOCKS_CONF="$E2E_TMP/dante-client.conf" SOCKS_AUTOADD_LANROUTES=no \
+		timeout 20 /usr/bin/socksify curl -sS --max-time 10 "http://127.0.0.1:$HTTP_PORT/"
 	assert_success
 	assert_output --partial "$HTTP_BODY"
 	assert_session proto=socks5 cmd=connect "target=127.0.0.1:$HTTP_PORT" result=ok

@@ -54,7 +54,7 @@ run_client() {
 	case "$1" in
 	curl) run sfy_curl "$url" ;;
 	wget) run sfy wget -q -O - --no-proxy -t 1 -T 20 "$url" ;;
-	nc) run sfy nc -N -w 10 127.0.0.1 "$HTTP_PORT" <"$NC_REQ" ;;
+	nc) run sfy nc -q 10 -w 10 127.0.0.1 "$HTTP_PORT" <"$NC_REQ" ;;
 	python3) run sfy_py --get / 127.0.0.1 "$HTTP_PORT" ;;
 	asyncio) run sfy_py --asyncio --get / 127.0.0.1 "$HTTP_PORT" ;;
 	node)

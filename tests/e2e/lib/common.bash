@@ -41,6 +41,7 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
 # A file rather than an array, so it survives whatever subshells a helper
 # is called from.
 E2E_PIDS_FILE="$E2E_TMP/.e2e_pids"
+SOCKSIFYD_WRAP=()
 
 # e2e_setup: call from setup().  Works in the per-test temp dir.
 e2e_setup() {
@@ -211,7 +212,9 @@ fd_count() {
 #   SOCKSIFYD_LOG   its stderr (session lines, errors, sanitizer reports)
 #   SOCKSIFYD_OUT   its stdout ("listening ADDR:PORT" lines)
 # Fails the test if it does not come up.  May be called more than once;
-# the variables describe the newest instance.
+# the variables describe the newest instance.  If the array SOCKSIFYD_WRAP
+# is set, it is put in front of the command (it must exec socksifyd so the
+# PID stays the same), e.g. SOCKSIFYD_WRAP=(with_hosts_file FILE).
 start_socksifyd() {
 	local n pf a nl=0 listen=(-l 127.0.0.1:0) i
 	if [[ ! -x "$SOCKSIFYD" ]]; then
@@ -230,7 +233,7 @@ start_socksifyd() {
 	pf="$E2E_TMP/socksifyd.$n.port"
 	SOCKSIFYD_LOG="$E2E_TMP/socksifyd.$n.log"
 	SOCKSIFYD_OUT="$E2E_TMP/socksifyd.$n.out"
-	"$SOCKSIFYD" "${listen[@]}" --port-file "$pf" "$@" \
+	"${SOCKSIFYD_WRAP[@]}" "$SOCKSIFYD" "${listen[@]}" --port-file "$pf" "$@" \
 		>"$SOCKSIFYD_OUT" 2>"$SOCKSIFYD_LOG" 3>&- </dev/null &
 	SOCKSIFYD_PID=$!
 	e2e_register "$SOCKSIFYD_PID" socksifyd "$SOCKSIFYD_LOG"
@@ -247,6 +250,15 @@ start_socksifyd() {
 		sleep 0.05
 	done
 	[[ "$SOCKSIFYD_PORT" =~ ^[0-9]+$ ]] || fail "bad port file: '$SOCKSIFYD_PORT'"
+}
+
+# with_hosts_file FILE CMD [ARGS...]: run CMD (exec, same PID) in a private
+# mount namespace where FILE is bind-mounted over /etc/hosts, so a test can
+# give names of its own to loopback addresses without touching the machine.
+with_hosts_file() {
+	local hosts="$1"
+	shift
+	exec unshare -m sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' "$hosts" "$@"
 }
 
 # socksifyd_listen_port HOST: print the port socksifyd reported on stdout

@@ -1,0 +1,176 @@
+/* hooks.c: the interposed symbols, and nothing else.
+ *
+ * Each hook decides "ours or not" and hands over to the engine or to the
+ * real function.  They are the only symbols the library exports.  errno is
+ * what libc would have left; no hook prints to stdout or exits.  The
+ * signatures use glibc's transparent sockaddr unions so that they match
+ * the declarations in <sys/socket.h> exactly.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+SFY_EXPORT int
+connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
+{
+	const struct sockaddr *sa = addr.__sockaddr__;
+	int type = 0;
+	socklen_t tl = sizeof(type);
+
+	if (sa == NULL || len < sizeof(sa_family_t) ||
+	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
+		return real_connect(fd, sa, len);
+	if ((sa->sa_family == AF_INET && len < sizeof(struct sockaddr_in)) ||
+	    (sa->sa_family == AF_INET6 && len < sizeof(struct sockaddr_in6)))
+		return real_connect(fd, sa, len); /* the kernel says EINVAL */
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0)
+		return real_connect(fd, sa, len); /* EBADF, ENOTSOCK: from the kernel */
+	if (type == SOCK_STREAM)
+		return sfy_connect(fd, sa, len);
+	if (type == SOCK_DGRAM && sfy_udp_check(fd, sa, len) != 0)
+		return -1;
+	return real_connect(fd, sa, len);
+}
+
+SFY_EXPORT int
+getpeername(int fd, __SOCKADDR_ARG addr, socklen_t *len)
+{
+	struct sockaddr *sa = addr.__sockaddr__;
+
+	if (sa != NULL && len != NULL && fdt_is_proxied(fd) && fdt_get_peer(fd, sa, len))
+		return 0;
+	return real_getpeername(fd, sa, len);
+}
+
+/* The record goes before the fd does: once closed, the number may be
+ * reused by another thread's socket at once. */
+SFY_EXPORT int
+close(int fd)
+{
+	fdt_clear(fd);
+	return real_close(fd);
+}
+
+SFY_EXPORT int
+dup(int fd)
+{
+	int r = real_dup(fd);
+
+	if (r >= 0)
+		fdt_copy(fd, r);
+	return r;
+}
+
+SFY_EXPORT int
+dup2(int oldfd, int newfd)
+{
+	int r = real_dup2(oldfd, newfd);
+
+	if (r >= 0)
+		fdt_copy(oldfd, r);
+	return r;
+}
+
+SFY_EXPORT int
+dup3(int oldfd, int newfd, int flags)
+{
+	int r = real_dup3(oldfd, newfd, flags);
+
+	if (r >= 0)
+		fdt_copy(oldfd, r);
+	return r;
+}
+
+static int
+fcntl_common(int fd, int cmd, long arg, bool is64)
+{
+	int r = is64 ? real_fcntl64(fd, cmd, arg) : real_fcntl(fd, cmd, arg);
+
+	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
+		fdt_copy(fd, r);
+	return r;
+}
+
+/* The third argument is an int or a pointer; both fit a long and travel
+ * the same way through the variadic call. */
+SFY_EXPORT int
+fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	long arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, long);
+	va_end(ap);
+	return fcntl_common(fd, cmd, arg, false);
+}
+
+SFY_EXPORT int
+fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	long arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, long);
+	va_end(ap);
+	return fcntl_common(fd, cmd, arg, true);
+}
+
+SFY_EXPORT int
+close_range(unsigned first, unsigned last, int flags)
+{
+	if (!(flags & CLOSE_RANGE_CLOEXEC) && first <= last)
+		fdt_clear_range(first, last);
+	return real_close_range(first, last, flags);
+}
+
+SFY_EXPORT void
+closefrom(int lowfd)
+{
+	if (lowfd >= 0)
+		fdt_clear_range((unsigned)lowfd, ~0U);
+	real_closefrom(lowfd);
+}
+
+SFY_EXPORT ssize_t
+sendto(int fd, const void *buf, size_t n, int flags, __CONST_SOCKADDR_ARG addr,
+    socklen_t len)
+{
+	const struct sockaddr *sa = addr.__sockaddr__;
+
+	if (sa != NULL && sfy_udp_check(fd, sa, len) != 0)
+		return -1;
+	return real_sendto(fd, buf, n, flags, sa, len);
+}
+
+SFY_EXPORT ssize_t
+sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	if (msg != NULL && msg->msg_name != NULL &&
+	    sfy_udp_check(fd, msg->msg_name, msg->msg_namelen) != 0)
+		return -1;
+	return real_sendmsg(fd, msg, flags);
+}
+
+SFY_EXPORT int
+sendmmsg(int fd, struct mmsghdr *vec, unsigned n, int flags)
+{
+	/* Refused at the first forbidden message, like a send that fails
+	 * part way: the messages before it still go. */
+	for (unsigned i = 0; vec != NULL && i < n; i++) {
+		if (vec[i].msg_hdr.msg_name != NULL &&
+		    sfy_udp_check(fd, vec[i].msg_hdr.msg_name, vec[i].msg_hdr.msg_namelen) != 0) {
+			if (i == 0)
+				return -1;
+			return real_sendmmsg(fd, vec, i, flags);
+		}
+	}
+	return real_sendmmsg(fd, vec, n, flags);
+}

@@ -1,0 +1,126 @@
+/* state.c: the configuration the process runs with, from the environment.
+ *
+ * The launcher passes everything through the environment, so it survives
+ * exec: SOCKSIFY_CONF (config file; set but empty: none), SOCKSIFY_CHAIN
+ * (proxy URLs replacing the file's chain), SOCKSIFY_PROXY (URLs used when
+ * nothing else gives a proxy), SOCKSIFY_LOG and SOCKSIFY_LOG_FILE.  The
+ * variables are copied in the constructor, before the program can clear
+ * or change its environment, and the config is loaded there once (or by
+ * the first hook, if one runs before the constructor).  A bad config never
+ * stops the program: it is logged once and proxied connections fail.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define ENV_MAX 8192
+
+static struct cfg the_cfg;
+static bool cfg_ok;
+static char cfg_err[512];
+static int err_reported;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+/* Copies an environment variable; false when unset.  A value too long to
+ * copy is treated as a configuration error by the caller. */
+static bool
+env_copy(const char *name, char *buf, size_t cap, bool *too_long)
+{
+	const char *v = getenv(name);
+
+	if (v == NULL)
+		return false;
+	if (strlen(v) >= cap) {
+		*too_long = true;
+		buf[0] = '\0';
+		return true;
+	}
+	strcpy(buf, v);
+	return true;
+}
+
+static void __attribute__((format(printf, 1, 2)))
+fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cfg_err, sizeof(cfg_err), fmt, ap);
+	va_end(ap);
+	cfg_ok = false;
+	cfg_defaults(&the_cfg);
+}
+
+static void
+load(void)
+{
+	static char conf[CFG_PATH_MAX], chain[ENV_MAX], proxy[ENV_MAX];
+	static char lvl[32], lfile[CFG_PATH_MAX], found[CFG_PATH_MAX];
+	char err[400];
+	bool has_conf, has_chain, has_proxy, has_lvl, has_lfile, long_env = false;
+	int saved = errno, l;
+
+	has_conf = env_copy("SOCKSIFY_CONF", conf, sizeof(conf), &long_env);
+	has_chain = env_copy("SOCKSIFY_CHAIN", chain, sizeof(chain), &long_env);
+	has_proxy = env_copy("SOCKSIFY_PROXY", proxy, sizeof(proxy), &long_env);
+	has_lvl = env_copy("SOCKSIFY_LOG", lvl, sizeof(lvl), &long_env);
+	has_lfile = env_copy("SOCKSIFY_LOG_FILE", lfile, sizeof(lfile), &long_env);
+
+	cfg_ok = true;
+	cfg_defaults(&the_cfg);
+	if (long_env) {
+		fail("an environment variable SOCKSIFY_* is too long");
+	} else if (has_conf && conf[0] != '\0') {
+		if (cfg_load_file(conf, &the_cfg, err, sizeof(err)) != 0)
+			fail("%s", err);
+	} else if (!has_conf) {
+		/* Not started by the launcher: look where it would look. */
+		if (cfg_find_file(false, found, sizeof(found), err, sizeof(err)) == 1 &&
+		    cfg_load_file(found, &the_cfg, err, sizeof(err)) != 0)
+			fail("%s", err);
+	}
+	if (cfg_ok && has_chain && chain[0] != '\0') {
+		if (cfg_set_chain(&the_cfg, chain, err, sizeof(err)) != 0)
+			fail("SOCKSIFY_CHAIN: %s", err);
+	} else if (cfg_ok && the_cfg.nproxies == 0 && has_proxy && proxy[0] != '\0') {
+		if (cfg_set_chain(&the_cfg, proxy, err, sizeof(err)) != 0)
+			fail("SOCKSIFY_PROXY: %s", err);
+	}
+	if (cfg_ok && the_cfg.nproxies == 0)
+		fail("no proxy configured (SOCKSIFY_CONF, SOCKSIFY_CHAIN or "
+		    "SOCKSIFY_PROXY)");
+	if (has_lvl && (l = cfg_log_level_parse(lvl)) >= 0)
+		the_cfg.log_level = (enum cfg_log)l;
+	if (has_lfile)
+		snprintf(the_cfg.log_file, sizeof(the_cfg.log_file), "%s", lfile);
+	log_configure(the_cfg.log_level, the_cfg.log_file);
+	errno = saved;
+}
+
+__attribute__((constructor)) static void
+state_init(void)
+{
+	pthread_once(&once, load);
+}
+
+const struct cfg *
+state_cfg(bool *ok)
+{
+	pthread_once(&once, load);
+	if (ok != NULL)
+		*ok = cfg_ok;
+	return &the_cfg;
+}
+
+void
+state_report_error(void)
+{
+	if (__atomic_exchange_n(&err_reported, 1, __ATOMIC_RELAXED) == 0)
+		log_msg(CFG_LOG_ERROR, "%s; connections that need a proxy will fail",
+		    cfg_err);
+}

@@ -24,6 +24,7 @@ connect_ok(struct srv_session *s, uint32_t events)
 	if (getsockname(s->fd[1], &bnd.sa, &len) != 0)
 		memset(&bnd, 0, sizeof(bnd));
 	s->rd[1] = (events & (EPOLLIN | EPOLLRDHUP)) != 0;
+	s->hup[1] = (events & EPOLLRDHUP) != 0;
 	s->wr[1] = true;
 	SRV_DEBUG("connected to target");
 	if (srv_reply(s, SOCKS5_REP_SUCCEEDED, bnd.sa.sa_family != 0 ? &bnd.sa : NULL) != 0)

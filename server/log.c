@@ -156,7 +156,7 @@ srv_log_session(const struct srv_session *s, uint64_t now)
 	if (srv_verbosity < 0)
 		return;
 	addr_format_sa(client, sizeof(client), &s->peer.sa);
-	if (s->cmd != SRV_CMD_NONE) {
+	if (s->target.type != 0) {
 		char raw[ADDR_STRLEN];
 		addr_format(raw, sizeof(raw), &s->target);
 		put_clean(target, sizeof(target), raw);

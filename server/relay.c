@@ -115,8 +115,9 @@ dir_copy(struct srv_session *s, int d)
 	while (n < 0 && errno == EINTR);
 	if (n <= 0)
 		return n;
-	/* A short read emptied the socket: the next data brings a new edge. */
-	if (n < SRV_SCRATCH)
+	/* A short read emptied the socket: the next data brings a new edge.
+	 * Not so for an EOF that came with the data: that edge is spent. */
+	if (n < SRV_SCRATCH && !s->hup[d])
 		s->rd[d] = false;
 	while (w < n && s->wr[!d]) {
 		ssize_t m = write(s->fd[!d], srv_scratch + w, (size_t)(n - w));

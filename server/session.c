@@ -546,7 +546,7 @@ sess_negotiate(struct srv_session *s)
 		if (n > 0) {
 			s->in_len += (uint16_t)n;
 			s->got_bytes = true;
-			if ((size_t)n < room)
+			if ((size_t)n < room && !s->hup[0])
 				s->rd[0] = false;
 			continue;
 		}
@@ -629,6 +629,8 @@ set_ready(struct srv_session *s, int side, uint32_t e)
 		s->rd[side] = true;
 	if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 		s->wr[side] = true;
+	if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		s->hup[side] = true;
 }
 
 static void

@@ -213,6 +213,7 @@ struct srv_session {
 	struct srv_ev ev[2];                 /* [0] client, [1] target */
 	int fd[2];
 	bool rd[2], wr[2];                   /* edge-triggered readiness */
+	bool hup[2];                         /* peer shut down its side */
 	uint8_t state, proto, cmd, result;
 	bool on_again;
 	bool got_bytes;

@@ -138,9 +138,14 @@ first_hop(struct ctx *x, unsigned i)
 	}
 	x->dirty = true;
 	if (io_connect(x->fd, (struct sockaddr *)&ss, len, dl) != 0) {
+		char msg[64];
 		if (errno == ETIMEDOUT)
 			return hop_failed(x, i, "", "connect timed out");
-		return hop_failed(x, i, "cannot connect: ", strerror(errno));
+		/* "connection refused", as the rest of the log line reads. */
+		snprintf(msg, sizeof(msg), "%s", strerror(errno));
+		if (msg[0] >= 'A' && msg[0] <= 'Z' && (msg[1] < 'A' || msg[1] > 'Z'))
+			msg[0] = (char)(msg[0] - 'A' + 'a');
+		return hop_failed(x, i, "", msg);
 	}
 	if (hs_greet(x->fd, p, x->deadline, why) != 0)
 		return hop_failed(x, i, "", why);

@@ -1,0 +1,253 @@
+/* run.c: socksify-run, the launcher's compiled half.
+ *
+ * scripts/socksify execs this.  It parses the options, finds and checks
+ * the config (errors as FILE:LINE before anything runs), puts everything
+ * the library needs into the environment (so it survives further execs),
+ * checks that LD_PRELOAD can reach the command, and execs it.  The exit
+ * status is the command's own; every launcher error exits 2.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "launcher.h"
+
+#define CHAIN_MAX 8192
+
+static const char usage[] =
+    "usage: socksify [-f FILE] [-p URL]... [-q] [-v]... [--check] [--] command [args...]\n"
+    "\n"
+    "Runs command with its TCP connections sent through a chain of proxies.\n"
+    "\n"
+    "  -f FILE    config file (socksify.conf or proxychains.conf format)\n"
+    "  -p URL     add a proxy hop (repeatable, in order); replaces the config's chain\n"
+    "             socks5://[user:pass@]host:port, socks5h://, socks4://,\n"
+    "             socks4a://[user@]host:port, http://[user:pass@]host:port\n"
+    "  -q         quiet: the library logs nothing\n"
+    "  -v         more log (-v info, -vv debug)\n"
+    "  --check    validate the config, probe every hop, and exit (0: all answer)\n"
+    "  -h, --help this help;  --version  the version\n"
+    "\n"
+    "Config search: -f, $SOCKSIFY_CONF, ./socksify.conf,\n"
+    "${XDG_CONFIG_HOME:-~/.config}/socksify/socksify.conf, /etc/socksify.conf;\n"
+    "with no config and no -p: $SOCKSIFY_PROXY (space-separated URLs).\n";
+
+static void __attribute__((format(printf, 1, 2), noreturn))
+die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("socksify: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(LAUNCH_ERR);
+}
+
+static void
+add_url(char *chain, const char *url)
+{
+	size_t l = strlen(chain);
+
+	if (strpbrk(url, " \t\n") != NULL)
+		die("-p: a proxy URL cannot contain blanks (percent-escape them)");
+	if (l + strlen(url) + 2 > CHAIN_MAX)
+		die("-p: too many proxy URLs");
+	snprintf(chain + l, CHAIN_MAX - l, "%s%s", l ? " " : "", url);
+}
+
+/* The library sits next to this program unless SOCKSIFY_LIB says where. */
+static void
+find_library(char *out, size_t cap)
+{
+	const char *env = getenv("SOCKSIFY_LIB");
+	char self[PATH_MAX];
+	ssize_t n;
+	char *slash;
+
+	if (env != NULL && env[0] != '\0') {
+		if (env[0] != '/')
+			die("SOCKSIFY_LIB must be an absolute path, not '%s'", env);
+		snprintf(out, cap, "%s", env);
+	} else {
+		n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (n <= 0)
+			die("cannot find my own location: %s", strerror(errno));
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		*slash = '\0';
+		if ((size_t)snprintf(out, cap, "%.*s/libsocksify.so", PATH_MAX - 32, self) >= cap)
+			die("path of my own location is too long");
+	}
+	if (access(out, R_OK) != 0)
+		die("library %s: %s (build it, or set SOCKSIFY_LIB)", out, strerror(errno));
+	/* The loader splits LD_PRELOAD at blanks and colons. */
+	if (strpbrk(out, " :\t") != NULL)
+		die("library path %s contains a blank or ':', which LD_PRELOAD cannot hold", out);
+}
+
+/* Appends lib to LD_PRELOAD (once): preloads already there stay first. */
+static void
+set_preload(const char *lib)
+{
+	const char *old = getenv("LD_PRELOAD");
+	char *v;
+	size_t n;
+
+	if (old != NULL && old[0] != '\0') {
+		const char *p = old;
+		size_t ll = strlen(lib);
+		while ((p = strstr(p, lib)) != NULL) {
+			bool start = p == old || strchr(" :", p[-1]) != NULL;
+			bool end = p[ll] == '\0' || strchr(" :", p[ll]) != NULL;
+			if (start && end)
+				return;
+			p += ll;
+		}
+		n = strlen(old) + ll + 2;
+		v = malloc(n);
+		if (v == NULL)
+			die("out of memory");
+		snprintf(v, n, "%s:%s", old, lib);
+		setenv("LD_PRELOAD", v, 1);
+		free(v);
+		return;
+	}
+	setenv("LD_PRELOAD", lib, 1);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct cfg cfg;
+	static char chain[CHAIN_MAX];
+	char conf[CFG_PATH_MAX] = "", abs[PATH_MAX], err[600], lib[PATH_MAX], exe[PATH_MAX];
+	const char *file = NULL, *env;
+	int i, verbose = 0, quiet = 0, check = 0, found;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--") == 0) {
+			i++;
+			break;
+		}
+		if (a[0] != '-' || a[1] == '\0')
+			break;
+		if (strcmp(a, "--check") == 0) {
+			check = 1;
+		} else if (strcmp(a, "--help") == 0) {
+			fputs(usage, stdout);
+			return 0;
+		} else if (strcmp(a, "--version") == 0) {
+			printf("socksify %s\n", SOCKSIFY_VERSION);
+			return 0;
+		} else if (strcmp(a, "--quiet") == 0) {
+			quiet = 1, verbose = 0;
+		} else if (strcmp(a, "--verbose") == 0) {
+			verbose++, quiet = 0;
+		} else if (a[1] == '-') {
+			die("unknown option %s (see socksify -h)", a);
+		} else {
+			for (const char *c = a + 1; *c != '\0'; c++) {
+				const char *arg;
+				switch (*c) {
+				case 'q':
+					quiet = 1, verbose = 0;
+					continue;
+				case 'v':
+					verbose++, quiet = 0;
+					continue;
+				case 'h':
+					fputs(usage, stdout);
+					return 0;
+				case 'f':
+				case 'p':
+					arg = c[1] ? c + 1 : (i + 1 < argc ? argv[++i] : NULL);
+					if (arg == NULL)
+						die("-%c needs an argument (see socksify -h)", *c);
+					if (*c == 'f')
+						file = arg;
+					else
+						add_url(chain, arg);
+					break;
+				default:
+					die("unknown option -%c (see socksify -h)", *c);
+				}
+				break; /* -fFILE / -pURL used the rest of the word */
+			}
+		}
+	}
+	if (!check && i >= argc)
+		die("no command given (usage: socksify [options] [--] command [args...])");
+
+	/* The config: -f, or the standard places. */
+	if (file != NULL) {
+		snprintf(conf, sizeof(conf), "%s", file);
+		found = 1;
+	} else {
+		found = cfg_find_file(true, conf, sizeof(conf), err, sizeof(err));
+		if (found < 0)
+			die("%s", err);
+	}
+	if (found) {
+		if (cfg_load_file(conf, &cfg, err, sizeof(err)) != 0)
+			die("%s", err);
+		/* The library may run in another directory: give it a full path. */
+		if (realpath(conf, abs) == NULL)
+			die("%s: %s", conf, strerror(errno));
+		setenv("SOCKSIFY_CONF", abs, 1);
+	} else {
+		cfg_defaults(&cfg);
+		/* Set but empty: the library must not look for a file itself. */
+		setenv("SOCKSIFY_CONF", "", 1);
+	}
+	if (chain[0] != '\0') {
+		if (cfg_set_chain(&cfg, chain, err, sizeof(err)) != 0)
+			die("-p: %s", err);
+		setenv("SOCKSIFY_CHAIN", chain, 1);
+	} else {
+		unsetenv("SOCKSIFY_CHAIN");
+		env = getenv("SOCKSIFY_PROXY");
+		if (cfg.nproxies == 0 && env != NULL && env[0] != '\0' &&
+		    cfg_set_chain(&cfg, env, err, sizeof(err)) != 0)
+			die("SOCKSIFY_PROXY: %s", err);
+	}
+	if (cfg.nproxies == 0)
+		die("no proxy configured: use -p URL (e.g. -p socks5://127.0.0.1:1080), "
+		    "a config file with proxy lines (-f FILE, $SOCKSIFY_CONF, "
+		    "./socksify.conf, ~/.config/socksify/socksify.conf, /etc/socksify.conf) "
+		    "or $SOCKSIFY_PROXY");
+
+	if (quiet)
+		setenv("SOCKSIFY_LOG", "none", 1);
+	else if (verbose)
+		setenv("SOCKSIFY_LOG", verbose > 1 ? "debug" : "info", 1);
+	env = getenv("SOCKSIFY_LOG");
+	if (env != NULL && env[0] != '\0' && cfg_log_level_parse(env) < 0)
+		die("SOCKSIFY_LOG: '%s' is not none, error, warn, info or debug", env);
+
+	if (check) {
+		if (env != NULL && cfg_log_level_parse(env) >= CFG_LOG_DEBUG)
+			log_configure(CFG_LOG_DEBUG, NULL);
+		else
+			log_configure(CFG_LOG_NONE, NULL);
+		return probe_hops(&cfg);
+	}
+
+	if (exe_check(argv[i], exe, sizeof(exe), err, sizeof(err)) != 0)
+		die("%s", err);
+	find_library(lib, sizeof(lib));
+	set_preload(lib);
+	execv(exe, argv + i);
+	die("%s: %s", argv[i], strerror(errno));
+}

@@ -20,6 +20,10 @@ struct lg_opts {
 	bool direct;                     /* skip the proxy: the ceiling */
 	bool pipeline;                   /* greeting and request in one write */
 	bool up;                         /* bulk: client writes, sink discards */
+	bool client_close;               /* cycles: close after the echo, no EOF wait */
+	bool have_source;                /* bind client sockets to source (port 0) */
+	struct sockaddr_storage source;
+	socklen_t source_len;
 	int conc;                        /* clients, streams or sessions */
 	int threads;
 	double secs;                     /* how long to measure */

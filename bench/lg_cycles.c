@@ -21,6 +21,7 @@ struct cyc_thread {
 	uint64_t t_end;
 	uint64_t cycles;
 	uint64_t errors;
+	uint64_t stuck;       /* cycles still open a second after they began, at the end */
 	int last_errno;
 	struct lg_lat lat;
 };
@@ -105,8 +106,13 @@ cycles_thread(void *arg)
 			r = recv(c->fd, &b, 1, 0);
 			if (r < 0 && errno == EAGAIN)
 				continue;
-			if (r == 1 && c->have == 0) {
+			if (r == 1 && c->have == 0 && !t->o->client_close) {
 				c->have = 1;
+				continue;
+			}
+			if (r == 1 && t->o->client_close) {
+				cycle_end(t, c, true);
+				cycle_begin(t, c, ep);
 				continue;
 			}
 			if (r == 0 && c->have == 0)
@@ -129,10 +135,14 @@ cycles_thread(void *arg)
 		}
 	}
 out:
+	now = lg_now();
 	if (conns)
 		for (i = 0; i < t->nconns; i++)
-			if (conns[i].fd >= 0)
+			if (conns[i].fd >= 0) {
+				if (now - conns[i].t0 > 1000000000u)
+					t->stuck++;
 				close(conns[i].fd);
+			}
 	free(conns);
 	if (ep >= 0)
 		close(ep);
@@ -144,7 +154,7 @@ lg_run_cycles(const struct lg_opts *o)
 {
 	struct cyc_thread *ts = calloc((size_t)o->threads, sizeof(*ts));
 	struct lg_lat all = { 0 };
-	uint64_t start, cycles = 0, errors = 0;
+	uint64_t start, cycles = 0, errors = 0, stuck = 0;
 	int i, last_errno = 0;
 	double secs;
 
@@ -165,6 +175,7 @@ lg_run_cycles(const struct lg_opts *o)
 		pthread_join(ts[i].tid, NULL);
 		cycles += ts[i].cycles;
 		errors += ts[i].errors;
+		stuck += ts[i].stuck;
 		if (ts[i].last_errno)
 			last_errno = ts[i].last_errno;
 		for (size_t k = 0; k < ts[i].lat.n; k++)
@@ -173,10 +184,11 @@ lg_run_cycles(const struct lg_opts *o)
 	}
 	secs = o->secs;
 	printf("mode=cycles label=%s direct=%d pipeline=%d conc=%d threads=%d secs=%.2f "
-	    "cycles=%llu errors=%llu rate=%.0f p50_us=%u p90_us=%u p99_us=%u max_us=%u "
+	    "close=%s cycles=%llu errors=%llu stuck=%llu rate=%.0f p50_us=%u p90_us=%u p99_us=%u max_us=%u "
 	    "last_errno=%d cpu_client=%.3f\n",
 	    o->label, o->direct, o->pipeline, o->conc, o->threads, secs,
-	    (unsigned long long)cycles, (unsigned long long)errors, cycles / secs,
+	    o->client_close ? "client" : "server", (unsigned long long)cycles,
+	    (unsigned long long)errors, (unsigned long long)stuck, cycles / secs,
 	    lg_lat_pct(&all, 50), lg_lat_pct(&all, 90), lg_lat_pct(&all, 99),
 	    lg_lat_pct(&all, 100), last_errno,
 	    lg_cpu_self());

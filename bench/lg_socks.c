@@ -66,7 +66,7 @@ lg_conn_start(struct lg_conn *c, const struct lg_opts *o, int ep)
 {
 	const struct sockaddr_storage *sa = o->direct ? &o->target : &o->proxy;
 	socklen_t len = o->direct ? o->target_len : o->proxy_len;
-	int one = 1;
+	int one = 1, e;
 
 	c->have = 0;
 	c->fd = socket(sa->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -74,19 +74,23 @@ lg_conn_start(struct lg_conn *c, const struct lg_opts *o, int ep)
 		return -1;
 	/* Every message here is tiny and answered: Nagle would only add delay. */
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(c->fd, (const struct sockaddr *)sa, len) == 0) {
-		c->st = LG_CONNECTING;
-		return ep_set(ep, EPOLL_CTL_ADD, c, EPOLLOUT);
-	}
-	if (errno != EINPROGRESS) {
-		int e = errno;
-		close(c->fd);
-		c->fd = -1;
-		errno = e;
-		return -1;
-	}
+	/* A source address of our own keeps our TIME_WAIT ports out of the
+	 * way of a proxy that binds its outgoing sockets to 127.0.0.1:0;
+	 * the port is still picked at connect time, per destination. */
+	if (o->have_source &&
+	    (setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one)) < 0 ||
+	    bind(c->fd, (const struct sockaddr *)&o->source, o->source_len) < 0))
+		goto fail;
+	if (connect(c->fd, (const struct sockaddr *)sa, len) < 0 && errno != EINPROGRESS)
+		goto fail;
 	c->st = LG_CONNECTING;
 	return ep_set(ep, EPOLL_CTL_ADD, c, EPOLLOUT);
+fail:
+	e = errno;
+	close(c->fd);
+	c->fd = -1;
+	errno = e;
+	return -1;
 }
 
 /* Reads what is there into c->buf; -1 on error or EOF, 0 otherwise. */

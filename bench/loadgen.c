@@ -13,10 +13,12 @@ usage(FILE *f)
 {
 	fputs("usage: loadgen cycles|bulk|idle (--proxy IP:PORT | --direct) --target IP:PORT\n"
 	    "           [-c N] [-t THREADS] [-d SECS] [--warmup SECS] [--bytes N]\n"
-	    "           [--hold SECS] [--pipeline] [--up] [--label NAME]\n"
+	    "           [--hold SECS] [--pipeline] [--up] [--client-close]\n"
+	    "           [--source IP:0] [--label NAME]\n"
 	    "       loadgen echo|echo1|source|sink -l IP:PORT [--port-file FILE]\n"
 	    "cycles: N clients each repeat connect, SOCKS5 no-auth CONNECT, 1-byte echo, close;\n"
 	    "        the target (echo1) closes first, the cycle ends at the client's EOF\n"
+	    "        (or, with --client-close, when the echo byte arrives)\n"
 	    "echo1:  echoes the first bytes, then closes; echo keeps the connection\n"
 	    "bulk:   N streams; down (default) reads from a source server, --up writes to a sink\n"
 	    "idle:   N sessions set up and held for --hold seconds (or until SIGTERM)\n"
@@ -42,6 +44,8 @@ main(int argc, char **argv)
 		{ "direct", no_argument, NULL, 'D' },
 		{ "pipeline", no_argument, NULL, 'p' },
 		{ "up", no_argument, NULL, 'u' },
+		{ "client-close", no_argument, NULL, 'C' },
+		{ "source", required_argument, NULL, 'S' },
 		{ "warmup", required_argument, NULL, 'w' },
 		{ "bytes", required_argument, NULL, 'b' },
 		{ "hold", required_argument, NULL, 'H' },
@@ -79,6 +83,12 @@ main(int argc, char **argv)
 		case 'D': o.direct = true; break;
 		case 'p': o.pipeline = true; break;
 		case 'u': o.up = true; break;
+		case 'C': o.client_close = true; break;
+		case 'S':
+			if (lg_parse_addr(optarg, &o.source, &o.source_len, &pw) < 0)
+				return 2;
+			o.have_source = true;
+			break;
 		case 'L': o.label = optarg; break;
 		case 'l': o.listen = optarg; break;
 		case 'f': o.port_file = optarg; break;

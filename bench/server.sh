@@ -2,7 +2,7 @@
 # server.sh: socksifyd against microsocks and danted (and direct loopback as the ceiling).
 #
 # usage: bench/server.sh [--quick] [--reps R] [--secs S] [--servers "direct socksifyd ..."]
-#                        [--sessions N] [--no-build] [--raw FILE]
+#                        [--sessions N] [--server-close] [--no-build] [--raw FILE]
 # Prints a table of medians and the ratios the project's goals are about.
 # A benchmark, not a test: it never fails on a number.
 set -u
@@ -17,6 +17,8 @@ STREAMS="1 4"
 SERVERS="direct socksifyd microsocks danted"
 BUILD=1
 RAW=
+# The client closes after the echo, from its own source address (see README).
+CLOSE="--client-close --source 127.0.0.2:0"
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) REPS=1; SECS=2; WARMUP=0.2 ;;
@@ -25,8 +27,9 @@ while [ $# -gt 0 ]; do
 	--sessions) SESSIONS=$2; shift ;;
 	--servers) SERVERS=$2; shift ;;
 	--no-build) BUILD=0 ;;
+	--server-close) CLOSE= ;;
 	--raw) RAW=$2; shift ;;
-	-h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,8p' "$0"; exit 0 ;;
 	*) die "unknown option $1 (see --help)" ;;
 	esac
 	shift
@@ -141,13 +144,14 @@ up
 for r in $(seq "$REPS"); do
 	for c in $CONCS; do
 		for s in $SERVERS; do
-			line=$("$LG" cycles $(via "$s") --target "$ECHO1" -c "$c" -d "$SECS" \
+			line=$("$LG" cycles $(via "$s") --target "$ECHO1" -c "$c" -d "$SECS" $CLOSE \
 			    --warmup "$WARMUP" --label "$s" 2>&1 | tail -1)
 			[ -n "$RAW" ] && echo "$line" >>"$RAW"
 			rec "cyc/$c/$s/rate" "$(kv rate "$line")"
 			rec "cyc/$c/$s/p50" "$(kv p50_us "$line")"
 			rec "cyc/$c/$s/p99" "$(kv p99_us "$line")"
 			rec "cyc/$c/$s/errors" "$(kv errors "$line")"
+			rec "cyc/$c/$s/stuck" "$(kv stuck "$line")"
 		done
 	done
 	note "cycles rep $r done"
@@ -190,6 +194,7 @@ row() { # label key-pattern decimals (pattern has @ where the server goes)
 }
 echo
 echo "socksifyd server benchmark: medians of $REPS run(s), ${SECS}s each, $(nproc) CPUs, $(uname -r)"
+echo "cycles: ${CLOSE:+client closes after the echo}${CLOSE:-target closes, cycle ends at EOF}; bulk: download from a source server"
 printf '%-30s' ""
 for s in $SERVERS; do printf ' %12s' "$s"; done
 printf '\n'
@@ -201,6 +206,7 @@ for c in $CONCS; do
 	row "cycle p99 us c=$c" "cyc/$c/@/p99" 0
 done
 row "cycle errors c=128" "cyc/128/@/errors" 0
+row "cycles stuck c=128" "cyc/128/@/stuck" 0
 for n in $STREAMS; do
 	row "bulk MiB/s $n stream(s)" "bulk/$n/@/mibs" 0
 done

@@ -260,6 +260,10 @@ static void response_decode(void)
 		{ "HTTP/1.1 403 Forbidden\r\n\r\n", 403 },
 		{ "HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\n\r\n", 502 },
 		{ "HTTP/1.1 504 Gateway Timeout\r\n\r\n", 504 },
+		/* The reason phrase may be empty (RFC 7230 section 3.1.2);
+		 * some proxies drop the space before it too. */
+		{ "HTTP/1.1 200 \r\n\r\n", 200 },
+		{ "HTTP/1.1 200\r\n\r\n", 200 },
 	};
 	size_t i;
 

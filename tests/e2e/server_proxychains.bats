@@ -43,12 +43,20 @@ pc() {
 }
 
 @test "proxychains4: socks5 proxy with proxy_dns, curl to a name (sent to the proxy)" {
+	# proxychains answers names in /etc/hosts itself, so use one that only
+	# socksifyd's private /etc/hosts knows: it must travel to the proxy.
+	{
+		echo "127.0.0.1 pc-remote.test"
+		cat /etc/hosts
+	} >"$E2E_TMP/hosts"
+	SOCKSIFYD_WRAP=(with_hosts_file "$E2E_TMP/hosts")
 	start_socksifyd
 	start_http_server
-	run pc "$(pc_conf socks5)" curl -sS --max-time 10 "http://localhost:$HTTP_PORT/"
+	! getent hosts pc-remote.test
+	run pc "$(pc_conf socks5)" curl -sS --max-time 10 "http://pc-remote.test:$HTTP_PORT/"
 	assert_success
 	assert_output "$HTTP_BODY"
-	assert_session proto=socks5 cmd=connect "target=localhost:$HTTP_PORT" result=ok
+	assert_session proto=socks5 cmd=connect "target=pc-remote.test:$HTTP_PORT" result=ok
 }
 
 @test "proxychains4: socks4 proxy, curl to an IPv4 address" {

@@ -21,6 +21,7 @@ teardown() {
 # use_proxy KIND: start socksifyd, danted or microsocks and write a config
 # whose one hop is it.
 use_proxy() {
+	PROXY_KIND="$1"
 	case "$1" in
 	socksifyd)
 		start_socksifyd
@@ -54,7 +55,16 @@ run_client() {
 	case "$1" in
 	curl) run sfy_curl "$url" ;;
 	wget) run sfy wget -q -O - --no-proxy -t 1 -T 20 "$url" ;;
-	nc) run sfy nc -q 10 -w 10 127.0.0.1 "$HTTP_PORT" <"$NC_REQ" ;;
+	nc)
+		if [[ "$PROXY_KIND" == microsocks ]]; then
+			# microsocks closes both ways on a half-close, so keep
+			# nc's stdin open until the response is in.
+			run sfy sh -c '(cat "$1"; sleep 1) | nc -w 10 127.0.0.1 "$2"' sh \
+				"$NC_REQ" "$HTTP_PORT"
+		else
+			run sfy nc -N -w 10 127.0.0.1 "$HTTP_PORT" <"$NC_REQ"
+		fi
+		;;
 	python3) run sfy_py --get / 127.0.0.1 "$HTTP_PORT" ;;
 	asyncio) run sfy_py --asyncio --get / 127.0.0.1 "$HTTP_PORT" ;;
 	node)

@@ -251,4 +251,3 @@ elapsed_ms_of_output() {
 now_ms() {
 	date +%s%3N
 }
-[[ -n "${SFY_TEST_LAUNCHER:-}" ]] && LAUNCHER=$SFY_TEST_LAUNCHER # TEMP

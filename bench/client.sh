@@ -1,0 +1,228 @@
+#!/usr/bin/env bash
+# client.sh: libsocksify (scripts/socksify) against proxychains4 and Dante's client, through each server.
+#
+# usage: bench/client.sh [--quick] [--reps R] [-n CONNS] [--servers "socksifyd microsocks danted"]
+#                        [--no-build] [--raw FILE]
+# Sequential connect rate of a plain libc client (bench/connrate.c) under each
+# wrapper and each proxy, getaddrinfo rate, and start-up cost of each wrapper.
+# A benchmark, not a test: it never fails on a number.
+set -u
+. "$(dirname "$0")/lib.sh"
+
+REPS=3
+N=1000
+STARTS=200
+SERVERS="socksifyd microsocks danted"
+WRAPPERS="socksify proxychains4 dante"
+BUILD=1
+RAW=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) REPS=1; N=300; STARTS=50 ;;
+	--reps) REPS=$2; shift ;;
+	-n) N=$2; shift ;;
+	--servers) SERVERS=$2; shift ;;
+	--no-build) BUILD=0 ;;
+	--raw) RAW=$2; shift ;;
+	-h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+	*) die "unknown option $1 (see --help)" ;;
+	esac
+	shift
+done
+case $REPS$N in *[!0-9]*) die "--reps and -n take numbers" ;; esac
+
+if [ "$BUILD" = 1 ]; then
+	note "building in $BENCH_BUILD (Release)"
+	cmake -S "$BENCH_ROOT" -B "$BENCH_BUILD" -DCMAKE_BUILD_TYPE=Release -DSOCKSIFY_WERROR=OFF \
+	    >"$BENCH_WORK/cmake.log" 2>&1 || die "cmake configure failed"
+	cmake --build "$BENCH_BUILD" -j2 --target socksify_loadgen socksify_connrate \
+	    >>"$BENCH_WORK/cmake.log" 2>&1 || die "building the bench programs failed"
+	# Everything else (socksifyd, the library, its launcher helper) as far as it builds.
+	cmake --build "$BENCH_BUILD" -j2 >>"$BENCH_WORK/cmake.log" 2>&1 ||
+	    note "the full build failed; using whatever was built"
+fi
+LG=$BENCH_BUILD/bench/socksify_loadgen
+CR=$BENCH_BUILD/bench/socksify_connrate
+[ -x "$LG" ] && [ -x "$CR" ] || die "bench programs missing in $BENCH_BUILD (drop --no-build)"
+export SOCKSIFY_BUILD=$BENCH_BUILD
+LAUNCHER=$BENCH_ROOT/scripts/socksify
+
+# What can run here.
+case " $SERVERS " in *" socksifyd "*)
+	[ -x "$BENCH_BUILD/server/socksifyd" ] || { note "no socksifyd: left out"; SERVERS=${SERVERS/socksifyd/}; } ;;
+esac
+if ! [ -x "$LAUNCHER" ] || ! "$LAUNCHER" -q -p socks5://127.0.0.1:1 true 2>"$BENCH_WORK/launcher.err"; then
+	note "scripts/socksify does not run ($(head -1 "$BENCH_WORK/launcher.err" 2>/dev/null)): left out"
+	WRAPPERS=${WRAPPERS/socksify/}
+fi
+command -v proxychains4 >/dev/null || { note "no proxychains4: left out"; WRAPPERS=${WRAPPERS/proxychains4/}; }
+[ -x /usr/bin/socksify ] || { note "no Dante client: left out"; WRAPPERS=${WRAPPERS/dante/}; }
+SERVERS=$(echo $SERVERS) WRAPPERS=$(echo $WRAPPERS)
+
+"$LG" echo -l 127.0.0.1:0 --port-file "$BENCH_WORK/echo.port" >/dev/null 2>&1 &
+BENCH_PIDS+=("$!")
+wait_file "$BENCH_WORK/echo.port" || die "echo server did not start"
+EPORT=$(cat "$BENCH_WORK/echo.port")
+
+declare -A PORT PID
+for s in $SERVERS; do
+	start_server "$s"
+	PORT[$s]=$SRV_PORT
+	PID[$s]=$SRV_PID
+done
+
+# Config files of the other clients, one per proxy port.
+pc_conf() {
+	local f=$BENCH_WORK/pc.$1.conf
+	[ -f "$f" ] || printf 'strict_chain\nproxy_dns\ntcp_read_time_out 15000\ntcp_connect_time_out 8000\n[ProxyList]\nsocks5 127.0.0.1 %s\n' "$1" >"$f"
+	echo "$f"
+}
+dante_conf() {
+	local f=$BENCH_WORK/dante.$1.conf
+	# resolveprotocol fake: names go to the proxy, as with the other two.
+	[ -f "$f" ] || cat >"$f" <<-EOF
+	resolveprotocol: fake
+	route {
+		from: 0.0.0.0/0 to: 0.0.0.0/0 via: 127.0.0.1 port = $1
+		proxyprotocol: socks_v5
+		command: connect
+		method: none
+	}
+	route {
+		from: 0.0.0.0/0 to: . via: 127.0.0.1 port = $1
+		proxyprotocol: socks_v5
+		command: connect
+		method: none
+	}
+	EOF
+	echo "$f"
+}
+# wrap WRAPPER PORT CMD...: runs CMD under WRAPPER towards the proxy on PORT.
+wrap() {
+	local w=$1 p=$2
+	shift 2
+	case $w in
+	direct) "$@" ;;
+	socksify) "$LAUNCHER" -q -p "socks5://127.0.0.1:$p" "$@" ;;
+	proxychains4) proxychains4 -q -f "$(pc_conf "$p")" "$@" ;;
+	dante) SOCKS_CONF=$(dante_conf "$p") SOCKS_AUTOADD_LANROUTES=no /usr/bin/socksify "$@" ;;
+	esac
+}
+
+# ---- proof that each wrapper really goes through a proxy: towards a port
+# where nothing listens, the connection must fail ----
+DEAD=$(free_port)
+for w in $WRAPPERS; do
+	for host in 127.0.0.1 localhost; do
+		if wrap "$w" "$DEAD" timeout 20 "$CR" conn -n 1 "$host" "$EPORT" >/dev/null 2>&1; then
+			note "$w reached the echo server ($host) with a dead proxy: it is not proxying; left out"
+			WRAPPERS=${WRAPPERS/$w/}
+			break
+		fi
+	done
+done
+WRAPPERS=$(echo $WRAPPERS)
+note "servers: $SERVERS; wrappers: $WRAPPERS; reps=$REPS n=$N"
+
+# ---- sequential connect rate, interleaved ----
+run_conn() { # key wrapper port host
+	local line
+	line=$(wrap "$2" "$3" timeout 120 "$CR" conn -n "$N" "$4" "$EPORT" 2>&1 | tail -1)
+	[ -n "$RAW" ] && echo "key=$1 $line" >>"$RAW"
+	if [ "$(kv errors "$line")" = 0 ]; then
+		rec "$1" "$(kv rate "$line")"
+	else
+		note "$1: $line"
+		rec "$1.err" 1
+	fi
+}
+for r in $(seq "$REPS"); do
+	for host in 127.0.0.1 localhost; do
+		run_conn "conn/$host/direct/-" direct 0 "$host"
+		for s in $SERVERS; do
+			for w in $WRAPPERS; do
+				run_conn "conn/$host/$w/$s" "$w" "${PORT[$s]}" "$host"
+			done
+		done
+	done
+	note "connect rep $r done"
+done
+
+# ---- getaddrinfo rate (fake/remote DNS: no proxy traffic) ----
+p=${PORT[${SERVERS%% *}]:-1}
+for r in $(seq "$REPS"); do
+	for w in direct $WRAPPERS; do
+		line=$(wrap "$w" "$p" timeout 60 "$CR" gai -n "$N" --repeat localhost 2>&1 | tail -1)
+		rec "gai/repeat/$w" "$(kv rate "$line")"
+		[ "$w" = direct ] && continue   # new names would go to a resolver we do not have
+		line=$(wrap "$w" "$p" timeout 60 "$CR" gai -n "$N" --new "n$r-" 2>&1 | tail -1)
+		rec "gai/new/$w" "$(kv rate "$line")"
+	done
+done
+
+# ---- start-up cost: fork + exec of `true` under each wrapper ----
+start_time() { # key wrapper
+	local i t0 t1
+	for i in $(seq "$STARTS"); do
+		t0=$EPOCHREALTIME
+		wrap "$2" 1 /bin/true
+		t1=$EPOCHREALTIME
+		rec "$1" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) * 1000 }')"
+	done
+}
+for w in direct $WRAPPERS; do
+	start_time "start/$w" "$w"
+done
+
+for s in $SERVERS; do
+	stop_pid "${PID[$s]}"
+done
+
+# ---- report ----
+echo
+echo "library benchmark: medians of $REPS run(s) of $N sequential connections, $(nproc) CPUs"
+echo "connect rate (conn/s): getaddrinfo + socket + connect + 1-byte echo + close"
+for host in 127.0.0.1 localhost; do
+	echo
+	printf '%-12s %-12s' "host=$host" ""
+	for w in $WRAPPERS; do printf ' %12s' "$w"; done
+	printf '\n'
+	printf '%-12s %-12s %12s\n' "" direct "$(fmt "$(med "conn/$host/direct/-")" 0)"
+	for s in $SERVERS; do
+		printf '%-12s %-12s' "" "via $s"
+		for w in $WRAPPERS; do printf ' %12s' "$(fmt "$(med "conn/$host/$w/$s")" 0)"; done
+		printf '\n'
+	done
+done
+echo
+printf '%-26s' "getaddrinfo calls/s"
+for w in direct $WRAPPERS; do printf ' %12s' "$w"; done
+printf '\n'
+for k in repeat new; do
+	printf '%-26s' "  $k name(s)"
+	for w in direct $WRAPPERS; do printf ' %12s' "$(fmt "$(med "gai/$k/$w")" 0)"; done
+	printf '\n'
+done
+printf '%-26s' "start-up ms (median)"
+for w in direct $WRAPPERS; do printf ' %12s' "$(fmt "$(med "start/$w")" 2)"; done
+printf '\n'
+
+echo
+echo "ratios (goal in brackets):"
+for host in 127.0.0.1 localhost; do
+	for s in microsocks danted; do
+		case " $SERVERS " in *" $s "*) ;; *) continue ;; esac
+		printf '  %-9s via %-10s socksify / proxychains4 = %s  [>= 1.3]\n' "$host" "$s" \
+		    "$(ratio "$(med "conn/$host/socksify/$s")" "$(med "conn/$host/proxychains4/$s")")"
+		printf '  %-9s via %-10s socksify / dante client = %s\n' "$host" "$s" \
+		    "$(ratio "$(med "conn/$host/socksify/$s")" "$(med "conn/$host/dante/$s")")"
+	done
+	printf '  %-9s socksify+socksifyd / proxychains4+microsocks = %s  [>= 2]\n' "$host" \
+	    "$(ratio "$(med "conn/$host/socksify/socksifyd")" "$(med "conn/$host/proxychains4/microsocks")")"
+done
+printf '  start-up socksify / proxychains4 = %s  (lower is better)\n' \
+    "$(ratio "$(med start/socksify)" "$(med start/proxychains4)")"
+printf '  start-up overhead over plain exec (ms): socksify %s, proxychains4 %s, dante %s\n' \
+    "$(awk -v a="$(med start/socksify)" -v b="$(med start/direct)" 'BEGIN { if (a == "nan") print "-"; else printf "%.2f", a - b }')" \
+    "$(awk -v a="$(med start/proxychains4)" -v b="$(med start/direct)" 'BEGIN { if (a == "nan") print "-"; else printf "%.2f", a - b }')" \
+    "$(awk -v a="$(med start/dante)" -v b="$(med start/direct)" 'BEGIN { if (a == "nan") print "-"; else printf "%.2f", a - b }')"

@@ -38,6 +38,15 @@ sfy_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	if (!is_tcp(fd))
 		return real_connect(fd, sa, len);
 	cfg = state_cfg(&ok);
+	if (!ok) {
+		/* Fail closed: without a usable config not even the default
+		 * direct ranges are trusted. */
+		state_report_error();
+		log_msg(CFG_LOG_ERROR, "connect %s refused: no usable configuration",
+		    addr_format_sa(dname, sizeof(dname), sa));
+		errno = ECONNREFUSED;
+		return -1;
+	}
 	fake = dns_fake_lookup(sa, &dst);
 	if (!fake) {
 		switch (rules_check(cfg, sa)) {
@@ -65,12 +74,6 @@ sfy_connect(int fd, const struct sockaddr *sa, socklen_t len)
 		}
 	}
 	addr_format(dname, sizeof(dname), &dst);
-	if (!ok) {
-		state_report_error();
-		log_msg(CFG_LOG_ERROR, "connect %s refused: no usable configuration", dname);
-		errno = ECONNREFUSED;
-		return -1;
-	}
 	if (chain_connect(fd, cfg, &dst, &res) != 0) {
 		e = errno;
 		if (res.fail_hop > 0) {

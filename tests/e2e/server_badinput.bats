@@ -52,6 +52,13 @@ fds_back() {
 	fi
 }
 
+# hex_repeat CHAR N: the hex of CHAR repeated N times.
+hex_repeat() {
+	local h
+	h="$(printf '%02x' "'$1")"
+	printf "$h%.0s" $(seq "$2")
+}
+
 GREET=050100
 CONNECT_HDR=05010001
 LOCAL=7f000001
@@ -79,7 +86,7 @@ LOCAL=7f000001
 }
 
 @test "bad input: an HTTP request on the SOCKS port is closed at once" {
-	run raw "$(printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' | od -An -tx1 | tr -d ' \n')"
+	run raw "$(printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' | od -An -v -tx1 | tr -d ' \n')"
 	eof_within 0 1.5
 	refute_session result=ok
 	still_serving
@@ -126,7 +133,7 @@ LOCAL=7f000001
 }
 
 @test "bad input: oversized domain length (255 announced, 10 sent) waits, then closes at the timeout" {
-	run raw "${GREET}05010003ff$(printf 'a%.0s' {1..10} | od -An -tx1 | tr -d ' \n')" 6
+	run raw "${GREET}05010003ff$(hex_repeat a 10)" 6
 	eof_within 1.5 5
 	refute_output --regexp 'got=05000500'
 	assert_session result=timeout
@@ -135,7 +142,7 @@ LOCAL=7f000001
 
 @test "bad input: SOCKS4a name longer than 255 bytes without its NUL is refused" {
 	local name
-	name="$(head -c 400 /dev/zero | tr '\0' 'b' | od -An -tx1 | tr -d ' \n')"
+	name="$(hex_repeat b 400)"
 	run raw "04010050000000017500${name}" 6
 	eof_within 0 5
 	refute_output --regexp 'got=005a'
@@ -145,7 +152,7 @@ LOCAL=7f000001
 
 @test "bad input: SOCKS4 user id of 2000 bytes without a NUL is refused" {
 	local uid
-	uid="$(head -c 2000 /dev/zero | tr '\0' 'u' | od -An -tx1 | tr -d ' \n')"
+	uid="$(hex_repeat u 2000)"
 	run raw "040100507f000001${uid}" 6
 	eof_within 0 5
 	refute_output --regexp 'got=005a'
@@ -158,7 +165,7 @@ LOCAL=7f000001
 	start_socksifyd -u grace:right --timeout 2
 	PROXY="127.0.0.1:$SOCKSIFYD_PORT"
 	local u
-	u="$(head -c 255 /dev/zero | tr '\0' 'x' | od -An -tx1 | tr -d ' \n')"
+	u="$(hex_repeat x 255)"
 	run raw "050102" 2
 	# With users configured the only acceptable method is 0x02.
 	assert_line "got=0502"

@@ -197,7 +197,7 @@ int
 cfg_pc_line(struct cfg_parser *p, char *line)
 {
 	struct cfg *c = p->c;
-	char *w[6], *eq;
+	char *w[6] = { NULL }, *eq;
 	int n;
 
 	if (line[0] == '[') {
@@ -211,6 +211,8 @@ cfg_pc_line(struct cfg_parser *p, char *line)
 	if (eq != NULL && !p->in_proxylist)
 		*eq = ' ';
 	n = split(line, w, 5);
+	if (n == 0)
+		return 0;
 	if (p->in_proxylist)
 		return pc_proxy(p, w, n);
 	if (n > 2)
@@ -235,6 +237,11 @@ cfg_pc_line(struct cfg_parser *p, char *line)
 			c->dns = CFG_DNS_REMOTE;
 		return 0;
 	}
+	if (strcmp(w[0], "chain_len") != 0 && strcmp(w[0], "tcp_read_time_out") != 0 &&
+	    strcmp(w[0], "tcp_connect_time_out") != 0 && strcmp(w[0], "remote_dns_subnet") != 0 &&
+	    strcmp(w[0], "proxy_dns_daemon") != 0 && strcmp(w[0], "localnet") != 0 &&
+	    strcmp(w[0], "dnat") != 0)
+		return cfg_perr(p, "unknown proxychains keyword '%s'", w[0]);
 	if (n != 2)
 		return cfg_perr(p, "'%s' needs a value", w[0]);
 	if (strcmp(w[0], "chain_len") == 0) {

@@ -270,6 +270,52 @@ finish(struct ctx *x, int rc, int flags)
 	return rc;
 }
 
+/* Whether hop p can be asked to CONNECT to a: SOCKS4 carries IPv4 only,
+ * SOCKS4a adds names; SOCKS5 and HTTP carry everything. */
+static bool
+can_carry(const struct proxy_url *p, const struct wire_addr *a)
+{
+	if (p->type == PROXY_SOCKS4)
+		return a->type == WIRE_ATYP_IPV4;
+	if (p->type == PROXY_SOCKS4A)
+		return a->type != WIRE_ATYP_IPV6;
+	return true;
+}
+
+/* Refuses before any packet leaves when the chain cannot carry the
+ * destination: a strict chain is known in full; in the other modes at
+ * least one hop must be able to carry it as the last hop. */
+static int
+precheck(const struct cfg *cfg, const struct wire_addr *dst, struct chain_result *res)
+{
+	const struct wire_addr *what = dst;
+	unsigned n = cfg->nproxies, bad = n;
+
+	if (cfg->chain == CFG_CHAIN_STRICT) {
+		for (unsigned i = 1; i < n && bad == n; i++)
+			if (!can_carry(&cfg->proxies[i - 1], &cfg->proxies[i].addr)) {
+				bad = i - 1;
+				what = &cfg->proxies[i].addr;
+			}
+		if (bad == n && !can_carry(&cfg->proxies[n - 1], dst))
+			bad = n - 1;
+	} else {
+		bad = 0;
+		for (unsigned i = 0; i < n; i++)
+			if (can_carry(&cfg->proxies[i], dst))
+				bad = n;
+	}
+	if (bad == n)
+		return 0;
+	res->fail_hop = bad + 1;
+	snprintf(res->why, sizeof(res->why), "%s cannot carry %s%s",
+	    addr_proxy_type_name(cfg->proxies[bad].type),
+	    what->type == WIRE_ATYP_IPV6 ? "an IPv6 address" : "a host name (use socks4a)",
+	    what == dst ? "" : " (the next hop's)");
+	errno = EAFNOSUPPORT;
+	return -1;
+}
+
 int
 chain_connect(int fd, const struct cfg *cfg, const struct wire_addr *dst,
     struct chain_result *res)
@@ -286,6 +332,8 @@ chain_connect(int fd, const struct cfg *cfg, const struct wire_addr *dst,
 		errno = ECONNREFUSED;
 		return -1;
 	}
+	if (precheck(cfg, dst, res) != 0)
+		return -1;
 	/* Only O_NONBLOCK is touched, and every flag is put back as it was. */
 	flags = real_fcntl(fd, F_GETFL, 0);
 	if (flags < 0)

@@ -46,7 +46,7 @@ put_line(const char *buf, size_t len)
 	}
 }
 
-static void
+static void __attribute__((format(printf, 2, 0)))
 vlog(const char *prefix, const char *fmt, va_list ap)
 {
 	char buf[1024];

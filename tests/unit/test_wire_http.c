@@ -308,6 +308,7 @@ static void response_encode_refusals(void)
 {
 	static const struct http_status_msg bad[] = {
 		{ 99, "x" }, { 1000, "x" }, { -200, "x" }, { 200, "bad\r\nInjected: 1" },
+		{ 200, "bad\nInjected: 1" },
 	};
 	size_t i;
 
@@ -346,6 +347,10 @@ static void encoder_refusals(void)
 	r = mk_req(wa_name("a b", 443), "", "");
 	EXPECT_ENC_FAILS(e_httpreq, &r);
 	r = mk_req(wa_name("a\r\nX-Evil: 1", 443), "", "");
+	EXPECT_ENC_FAILS(e_httpreq, &r);
+	/* A Basic user id cannot hold ':' (RFC 7617 section 2): the proxy
+	 * would split "a:b:pw" as user "a", password "b:pw". */
+	r = mk_req(wa_name("h", 443), "a:b", "pw");
 	EXPECT_ENC_FAILS(e_httpreq, &r);
 }
 

@@ -68,7 +68,7 @@ GOOD="proxy = socks5://127.0.0.1:1080"
 
 @test "bad configs: bad proxy URL gives FILE:LINE: and exit 2" {
 	local url
-	for url in "ftp://127.0.0.1:21" "socks5://127.0.0.1" "socks5://127.0.0.1:99999" \
+	for url in "ftp://127.0.0.1:21" "socks5://:1080" "socks5://127.0.0.1:0" "socks5://127.0.0.1:99999" \
 		"socks5://127.0.0.1:port" "socks5://[::1:1080" "http://" "127.0.0.1:1080"; do
 		bad_conf 2 "chain = strict" "proxy = $url"
 	done
@@ -150,6 +150,20 @@ GOOD="proxy = socks5://127.0.0.1:1080"
 @test "bad configs: a missing command exits with the shell's 127, not 0" {
 	run timeout 30 "$LAUNCHER" -p socks5://127.0.0.1:1080 -- "$E2E_TMP/no-such-program"
 	[[ "$status" == 127 || "$status" == 2 ]] || fail "status $status: $output"
+}
+
+@test "bad configs: inside a running program a bad config fails closed with a log line (destination outside the default direct rules)" {
+	start_http_server
+	start_socksifyd
+	printf '%s\n' "direct = none" "proxy = socks5://127.0.0.1:$SOCKSIFYD_PORT" \
+		"frobnicate = yes" >"$E2E_TMP/bad.conf"
+	run env SOCKSIFY_CONF="$E2E_TMP/bad.conf" LD_PRELOAD="$LIBSOCKSIFY" \
+		timeout 30 "$PYTHON" "$TOOLS/client_connect.py" --get / 0.0.0.0 "$HTTP_PORT"
+	assert_failure 3
+	assert_output --partial "ERRNO "
+	assert_output --regexp "socksify: .*bad\.conf:3"
+	assert_no_session
+	assert_http_requests 0
 }
 
 @test "bad configs: inside a running program a bad config fails closed, no crash, nothing direct" {

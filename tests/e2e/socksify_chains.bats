@@ -147,3 +147,54 @@ teardown() {
 	assert_errno EAFNOSUPPORT
 	assert_http_requests 0
 }
+
+@test "chains: round_robin with chain_len = 1 spreads connections over both proxies" {
+	start_http_server
+	start_socksifyd
+	local p1=$SOCKSIFYD_PORT l1=$SOCKSIFYD_LOG
+	start_socksifyd
+	sfy_conf "chain = round_robin" "chain_len = 1" \
+		"proxy = socks5://127.0.0.1:$p1" \
+		"proxy = socks5://127.0.0.1:$SOCKSIFYD_PORT"
+	run sfy "$PYTHON" -c '
+import socket, sys
+for i in range(4):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+    while s.recv(65536): pass
+    s.close()
+print("done")' "$HTTP_PORT"
+	assert_success
+	assert_output --partial done
+	assert_http_requests 4
+	sleep 0.3
+	local a b
+	a="$(SOCKSIFYD_LOG=$l1 session_count cmd=connect target="127.0.0.1:$HTTP_PORT" result=ok)"
+	b="$(session_count cmd=connect target="127.0.0.1:$HTTP_PORT" result=ok)"
+	((a == 2 && b == 2)) || fail "sessions per proxy: $a and $b, expected 2 and 2"
+}
+
+@test "chains: random with chain_len = 1 uses one hop per connection, never direct" {
+	start_http_server
+	start_socksifyd
+	local p1=$SOCKSIFYD_PORT l1=$SOCKSIFYD_LOG
+	start_socksifyd
+	sfy_conf "chain = random" "chain_len = 1" \
+		"proxy = socks5://127.0.0.1:$p1" \
+		"proxy = socks5://127.0.0.1:$SOCKSIFYD_PORT"
+	run sfy "$PYTHON" -c '
+import socket, sys
+for i in range(6):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+    while s.recv(65536): pass
+    s.close()
+print("done")' "$HTTP_PORT"
+	assert_success
+	assert_http_requests 6
+	sleep 0.3
+	local a b
+	a="$(SOCKSIFYD_LOG=$l1 session_count cmd=connect target="127.0.0.1:$HTTP_PORT" result=ok)"
+	b="$(session_count cmd=connect target="127.0.0.1:$HTTP_PORT" result=ok)"
+	((a + b == 6)) || fail "sessions per proxy: $a and $b, expected 6 in all"
+}

@@ -182,3 +182,47 @@ teardown() {
 	run timeout 30 "$LAUNCHER" -p "socks5://127.0.0.1:$SOCKSIFYD_PORT" -- sh -c 'exit 42'
 	assert_failure 42
 }
+
+@test "-v logs one info line per proxied connection, naming the destination and the hop" {
+	start_http_server
+	start_socksifyd
+	sfy_conf "proxy = socks5://127.0.0.1:$SOCKSIFYD_PORT"
+	run timeout 30 "$LAUNCHER" -v -f "$SFY_CONF" -- \
+		"$PYTHON" "$TOOLS/client_connect.py" --get / 127.0.0.1 "$HTTP_PORT"
+	assert_success
+	assert_output --partial "$HTTP_BODY"
+	assert_line --regexp "^socksify: .*connect 127\.0\.0\.1:$HTTP_PORT via socks5://127\.0\.0\.1:$SOCKSIFYD_PORT ok"
+	assert_session cmd=connect target="127.0.0.1:$HTTP_PORT" result=ok
+}
+
+@test "without -v a successful connection logs nothing; -q silences a failing one" {
+	start_http_server
+	start_socksifyd
+	sfy_conf "proxy = socks5://127.0.0.1:$SOCKSIFYD_PORT"
+	run timeout 30 "$LAUNCHER" -f "$SFY_CONF" -- \
+		"$PYTHON" "$TOOLS/client_connect.py" --get / 127.0.0.1 "$HTTP_PORT"
+	assert_success
+	refute_output --partial "socksify:"
+	sfy_conf "proxy = socks5://127.0.0.1:$(free_port)"
+	run timeout 30 "$LAUNCHER" -f "$SFY_CONF" -- \
+		"$PYTHON" "$TOOLS/client_connect.py" --get / 127.0.0.1 "$HTTP_PORT"
+	assert_failure 3
+	assert_output --partial "socksify:"
+	run timeout 30 "$LAUNCHER" -q -f "$SFY_CONF" -- \
+		"$PYTHON" "$TOOLS/client_connect.py" --get / 127.0.0.1 "$HTTP_PORT"
+	assert_failure 3
+	assert_errno ECONNREFUSED
+	refute_output --partial "socksify:"
+}
+
+@test "log_file in the config receives the library's log lines" {
+	start_http_server
+	start_socksifyd
+	sfy_conf "proxy = socks5://127.0.0.1:$SOCKSIFYD_PORT" "log = info" \
+		"log_file = $E2E_TMP/lib.log"
+	run sfy_py --get / 127.0.0.1 "$HTTP_PORT"
+	assert_success
+	refute_output --partial "socksify:"
+	grep -qE "connect 127\.0\.0\.1:$HTTP_PORT via socks5://127\.0\.0\.1:$SOCKSIFYD_PORT ok" \
+		"$E2E_TMP/lib.log" || fail "log file: $(cat "$E2E_TMP/lib.log" 2>&1)"
+}

@@ -26,6 +26,7 @@
  * a loop over every truncation can otherwise bury the first real cause. */
 #define CHECK_MAX_LINES 25
 #define CHECK_TIMEOUT_S 20
+#define CHECK_FAILED_EXIT 3
 
 struct check_test {
 	const char *name;
@@ -133,7 +134,7 @@ static int check_run_forked(const struct check_test *t)
 	if (pid == 0) {
 		alarm(CHECK_TIMEOUT_S);
 		/* exit, not _exit: LeakSanitizer checks the child at exit. */
-		exit(check_run_one(t));
+		exit(check_run_one(t) ? CHECK_FAILED_EXIT : 0);
 	}
 	while (waitpid(pid, &st, 0) < 0)
 		;
@@ -142,6 +143,11 @@ static int check_run_forked(const struct check_test *t)
 		    strsignal(WTERMSIG(st)));
 		return 1;
 	}
+	/* The child exits CHECK_FAILED_EXIT after its own report; any other
+	 * status is a sanitizer or an exit() inside the code under test. */
+	if (WEXITSTATUS(st) != 0 && WEXITSTATUS(st) != CHECK_FAILED_EXIT)
+		printf("%s: FAIL: exited with status %d (see the report above)\n", t->name,
+		    WEXITSTATUS(st));
 	return WEXITSTATUS(st) != 0;
 }
 

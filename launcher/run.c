@@ -65,31 +65,42 @@ add_url(char *chain, const char *url)
 	snprintf(chain + l, CHAIN_MAX - l, "%s%s", l ? " " : "", url);
 }
 
-/* The library sits next to this program unless SOCKSIFY_LIB says where. */
+/* The library: $SOCKSIFY_LIB, else next to this program (the build tree),
+ * else in the directory it was installed to. */
 static void
 find_library(char *out, size_t cap)
 {
 	const char *env = getenv("SOCKSIFY_LIB");
 	char self[PATH_MAX];
 	ssize_t n;
-	char *slash;
 
 	if (env != NULL && env[0] != '\0') {
 		if (env[0] != '/')
 			die("SOCKSIFY_LIB must be an absolute path, not '%s'", env);
 		snprintf(out, cap, "%s", env);
+		if (access(out, R_OK) != 0)
+			die("library %s (SOCKSIFY_LIB): %s", out, strerror(errno));
 	} else {
 		n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 		if (n <= 0)
 			die("cannot find my own location: %s", strerror(errno));
 		self[n] = '\0';
-		slash = strrchr(self, '/');
-		*slash = '\0';
+		*strrchr(self, '/') = '\0';
 		if ((size_t)snprintf(out, cap, "%.*s/libsocksify.so", PATH_MAX - 32, self) >= cap)
 			die("path of my own location is too long");
+		/* Installed: bin/../lib/socksify, wherever the prefix went. */
+		if (access(out, R_OK) != 0)
+			snprintf(out, cap, "%.*s/../%s/libsocksify.so", PATH_MAX - 64, self,
+			    SOCKSIFY_PKGLIBDIR_REL);
+		if (access(out, R_OK) != 0) {
+			snprintf(out, cap, "%s/libsocksify.so", SOCKSIFY_PKGLIBDIR);
+			if (access(out, R_OK) != 0)
+				die("cannot find libsocksify.so next to %s or in %s (build it, "
+				    "or set SOCKSIFY_LIB)", self, SOCKSIFY_PKGLIBDIR);
+		}
+		if (realpath(out, self) != NULL)
+			snprintf(out, cap, "%s", self);
 	}
-	if (access(out, R_OK) != 0)
-		die("library %s: %s (build it, or set SOCKSIFY_LIB)", out, strerror(errno));
 	/* The loader splits LD_PRELOAD at blanks and colons. */
 	if (strpbrk(out, " :\t") != NULL)
 		die("library path %s contains a blank or ':', which LD_PRELOAD cannot hold", out);

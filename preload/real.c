@@ -164,8 +164,10 @@ real_getaddrinfo(const char *node, const char *service,
     const struct addrinfo *hints, struct addrinfo **res)
 {
 	REAL(getaddrinfo);
+	/* No next object: a static program (the launcher), where libc's own
+	 * function is the real one. */
 	if (f_getaddrinfo == NULL)
-		return EAI_SYSTEM;
+		return getaddrinfo(node, service, hints, res);
 	return f_getaddrinfo(node, service, hints, res);
 }
 
@@ -173,6 +175,8 @@ void
 real_freeaddrinfo(struct addrinfo *res)
 {
 	REAL(freeaddrinfo);
-	if (f_freeaddrinfo != NULL)
+	if (f_freeaddrinfo == NULL)
+		freeaddrinfo(res);
+	else
 		f_freeaddrinfo(res);
 }

@@ -16,7 +16,7 @@ teardown() {
 
 @test "chains: socksifyd -> danted -> target" {
 	start_http_server
-	sfy_start_danted
+	start_danted
 	start_socksifyd
 	sfy_conf "chain = strict" \
 		"proxy = socks5://127.0.0.1:$SOCKSIFYD_PORT" \

@@ -28,7 +28,7 @@ use_proxy() {
 		sfy_conf "proxy = socks5://127.0.0.1:$SOCKSIFYD_PORT"
 		;;
 	danted)
-		sfy_start_danted
+		start_danted
 		sfy_conf "proxy = socks5://127.0.0.1:$DANTED_PORT"
 		;;
 	microsocks)

@@ -18,7 +18,7 @@ teardown() {
 
 @test "--check prints one line per hop with latency and exits 0 when all answer" {
 	start_socksifyd
-	sfy_start_danted
+	start_danted
 	start_httpconnect
 	sfy_conf "proxy = socks5://127.0.0.1:$SOCKSIFYD_PORT" \
 		"proxy = socks5://127.0.0.1:$DANTED_PORT" \

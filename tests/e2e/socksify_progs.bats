@@ -141,7 +141,7 @@ second line"
 
 @test "progs: a signal interrupting handshakes through socksifyd -> danted" {
 	start_socksifyd
-	sfy_start_danted
+	start_danted
 	sfy_conf "proxy = socks5://127.0.0.1:$SOCKSIFYD_PORT" \
 		"proxy = socks5://127.0.0.1:$DANTED_PORT"
 	run sfy "$PROGS/sigpipe" intr 127.0.0.1 "$ECHO_PORT"

@@ -80,7 +80,7 @@ teardown() {
 
 @test "stress: python3 threads (16 x 20 connections) through danted" {
 	start_echo_server
-	sfy_start_danted
+	start_danted
 	sfy_conf "proxy = socks5://127.0.0.1:$DANTED_PORT"
 	run sfy "$PYTHON" -c '
 import socket, sys, threading

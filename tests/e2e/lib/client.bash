@@ -130,48 +130,6 @@ start_badproxy() {
 	BAD_PORT="$(tr -d '[:space:]' <"$E2E_TMP/bad.$n.port")"
 }
 
-# sfy_start_danted: Dante's server on 127.0.0.1 at a free port, every
-# command allowed from 127.0.0.0/8, each session logged.  Each rule keyword
-# is on its own line: Dante's parser reads a `command:` list up to the end
-# of the line.  Sets DANTED_PID, DANTED_PORT, DANTED_LOG, DANTED_CONF.
-sfy_start_danted() {
-	local n pidf
-	n=$(ls "$E2E_TMP"/sdanted.*.conf 2>/dev/null | wc -l)
-	DANTED_CONF="$E2E_TMP/sdanted.$n.conf"
-	DANTED_LOG="$E2E_TMP/sdanted.$n.log"
-	pidf="$E2E_TMP/sdanted.$n.pid"
-	DANTED_PORT="$(free_port)"
-	cat >"$DANTED_CONF" <<-EOF
-		logoutput: $DANTED_LOG
-		internal: 127.0.0.1 port = $DANTED_PORT
-		external: 127.0.0.1
-		socksmethod: none
-		clientmethod: none
-		user.privileged: root
-		user.unprivileged: nobody
-		client pass {
-		        from: 127.0.0.0/8 to: 0.0.0.0/0
-		        log: connect disconnect
-		}
-		socks pass {
-		        from: 127.0.0.0/8 to: 0.0.0.0/0
-		        command: connect bind udpassociate bindreply udpreply
-		        log: connect disconnect
-		}
-	EOF
-	: >"$DANTED_LOG"
-	/usr/sbin/danted -f "$DANTED_CONF" -D -p "$pidf" \
-		>"$E2E_TMP/sdanted.$n.err" 2>&1 3>&- </dev/null
-	wait_for_file "$pidf" 10 || {
-		cat "$E2E_TMP/sdanted.$n.err" "$DANTED_LOG" >&2
-		fail "danted did not start"
-		return 1
-	}
-	DANTED_PID="$(tr -d '[:space:]' <"$pidf")"
-	e2e_register "$DANTED_PID" danted "$DANTED_LOG"
-	wait_for_port 127.0.0.1 "$DANTED_PORT" 10 || fail "danted does not listen"
-}
-
 # ---------------------------------------------------------------- proofs
 
 # danted_connect_count HOST PORT: how many CONNECTs danted logged to HOST:PORT.

@@ -198,3 +198,15 @@ print("done")' "$HTTP_PORT"
 	b="$(session_count cmd=connect target="127.0.0.1:$HTTP_PORT" result=ok)"
 	((a + b == 6)) || fail "sessions per proxy: $a and $b, expected 6 in all"
 }
+
+@test "ipv6: an IPv4-mapped destination on an AF_INET6 socket goes through a SOCKS4 hop as IPv4" {
+	start_http_server
+	start_socksifyd
+	sfy_conf "proxy = socks4://127.0.0.1:$SOCKSIFYD_PORT"
+	run sfy_py --get / ::ffff:127.0.0.1 "$HTTP_PORT"
+	assert_success
+	assert_output --partial "$HTTP_BODY"
+	assert_output --partial "PEER ::ffff:127.0.0.1 $HTTP_PORT"
+	assert_session cmd=connect proto=socks4 target="127.0.0.1:$HTTP_PORT" result=ok
+	assert_http_requests 1
+}

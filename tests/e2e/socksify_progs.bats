@@ -149,3 +149,20 @@ second line"
 	assert_output --partial "intr ok connects=20"
 	assert_danted_connect 127.0.0.1 "$ECHO_PORT"
 }
+
+@test "progs: non-blocking connect through microsocks (one message per recv) and danted" {
+	start_microsocks
+	sfy_conf "proxy = socks5://127.0.0.1:$MICROSOCKS_PORT"
+	run sfy "$PROGS/nonblock" 127.0.0.1 "$ECHO_PORT"
+	assert_success
+	assert_line "nonblocking ok"
+	assert_line "blocking ok"
+	assert_microsocks_connect 127.0.0.1 "$ECHO_PORT"
+	start_danted
+	sfy_conf "proxy = socks5://127.0.0.1:$DANTED_PORT"
+	run sfy "$PROGS/nonblock" 127.0.0.1 "$ECHO_PORT"
+	assert_success
+	assert_line "nonblocking ok"
+	assert_line "blocking ok"
+	assert_danted_connect 127.0.0.1 "$ECHO_PORT"
+}

@@ -300,11 +300,20 @@ addr_format(char *buf, size_t cap, const struct wire_addr *w)
 char *
 addr_format_sa(char *buf, size_t cap, const struct sockaddr *sa)
 {
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
 	struct wire_addr w;
+	char ip[INET6_ADDRSTRLEN];
 
 	if (addr_wire_from_sockaddr(&w, sa) != 0) {
 		if (cap > 0)
 			snprintf(buf, cap, "?");
+		return buf;
+	}
+	/* A link-local address means nothing without its interface. */
+	if (sa->sa_family == AF_INET6 && w.type == WIRE_ATYP_IPV6 &&
+	    in6->sin6_scope_id != 0 && cap > 0) {
+		inet_ntop(AF_INET6, w.u.ip6, ip, sizeof(ip));
+		snprintf(buf, cap, "[%s%%%u]:%u", ip, in6->sin6_scope_id, w.port);
 		return buf;
 	}
 	return addr_format(buf, cap, &w);

@@ -106,9 +106,8 @@ http_status_errno(int status)
 uint8_t
 socks5_rep_from_errno(int err)
 {
+	/* err is a failure: 0 here is a caller's bug, never "succeeded". */
 	switch (err) {
-	case 0:
-		return SOCKS5_REP_SUCCEEDED;
 	case EACCES:
 	case EPERM:
 		return SOCKS5_REP_NOT_ALLOWED;

@@ -124,6 +124,9 @@ wire_enc_http_connect(uint8_t *buf, size_t cap, const struct http_connect_req *r
 	char host[ADDR_STRLEN];
 	char cred[2 * WIRE_USER_MAX + 2];
 	char b64[((sizeof(cred) + 2) / 3) * 4 + 1];
+	char head[2 * ADDR_STRLEN + sizeof(b64) + 96];
+	struct wire_addr check;
+	const char *why;
 	int n;
 
 	if (req->dst.type == WIRE_ATYP_NAME &&
@@ -133,20 +136,29 @@ wire_enc_http_connect(uint8_t *buf, size_t cap, const struct http_connect_req *r
 	    req->dst.type != WIRE_ATYP_IPV6)
 		return -1;
 	addr_format(host, sizeof(host), &req->dst);
+	/* Send only what a decoder would take back: no spaces, no CR LF, no
+	 * header smuggled in through a name. */
+	if (addr_parse_hostport(host, false, &check, &why) != 0)
+		return -1;
 	if (req->user[0] != '\0') {
-		int cl = snprintf(cred, sizeof(cred), "%s:%s", req->user, req->pass);
+		int cl;
+		/* RFC 7617: a user id with a colon cannot be told apart. */
+		if (strchr(req->user, ':') != NULL)
+			return -1;
+		cl = snprintf(cred, sizeof(cred), "%s:%s", req->user, req->pass);
 		if (cl < 0 || (size_t)cl >= sizeof(cred))
 			return -1;
 		b64_encode(b64, (const uint8_t *)cred, (size_t)cl);
-		n = snprintf((char *)buf, cap,
+		n = snprintf(head, sizeof(head),
 		    "CONNECT %s HTTP/1.1\r\nHost: %s\r\n"
 		    "Proxy-Authorization: Basic %s\r\n\r\n", host, host, b64);
 	} else {
-		n = snprintf((char *)buf, cap,
+		n = snprintf(head, sizeof(head),
 		    "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", host, host);
 	}
-	if (n < 0 || (size_t)n >= cap)
+	if (n < 0 || (size_t)n >= sizeof(head) || (size_t)n > cap)
 		return -1;
+	memcpy(buf, head, (size_t)n);
 	return n;
 }
 
@@ -232,14 +244,21 @@ wire_dec_http_connect(const uint8_t *buf, size_t len, struct http_connect_req *r
 ssize_t
 wire_enc_http_response(uint8_t *buf, size_t cap, int status, const char *reason)
 {
+	char head[WIRE_HTTP_HEAD_MAX];
 	int n;
 
 	if (status < 100 || status > 999)
 		return -1;
-	n = snprintf((char *)buf, cap, "HTTP/1.1 %d %s\r\n\r\n", status,
-	    reason ? reason : "");
-	if (n < 0 || (size_t)n >= cap)
+	if (reason == NULL)
+		reason = "";
+	/* A reason phrase is text on one line (RFC 9112 4). */
+	for (const char *p = reason; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 && *p != '\t')
+			return -1;
+	n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n\r\n", status, reason);
+	if (n < 0 || (size_t)n >= sizeof(head) || (size_t)n > cap)
 		return -1;
+	memcpy(buf, head, (size_t)n);
 	return n;
 }
 

@@ -405,7 +405,9 @@ start_udp_echo() {
 # from 127.0.0.0/8, `log: connect disconnect` so each session is in
 # DANTED_LOG).  --user switches socksmethod to username (system users).
 # Extra lines are appended to the config verbatim.  danted forks: its PID
-# comes from the pid file.  Sets DANTED_PID, DANTED_PORT, DANTED_LOG,
+# comes from the pid file.  DANTED_BIN, when set, runs instead of
+# /usr/sbin/danted (e.g. a wrapper that starts it in a mount namespace).
+# Sets DANTED_PID, DANTED_PORT, DANTED_LOG,
 # DANTED_CONF.
 start_danted() {
 	local method=none n pidf line
@@ -440,7 +442,7 @@ start_danted() {
 		echo "$line" >>"$DANTED_CONF"
 	done
 	: >"$DANTED_LOG"
-	/usr/sbin/danted -f "$DANTED_CONF" -D -p "$pidf" \
+	"${DANTED_BIN:-/usr/sbin/danted}" -f "$DANTED_CONF" -D -p "$pidf" \
 		>"$E2E_TMP/danted.$n.err" 2>&1 3>&- </dev/null || true
 	wait_for_file "$pidf" 10 || {
 		cat "$E2E_TMP/danted.$n.err" "$DANTED_LOG" >&2

@@ -194,7 +194,8 @@ row() { # label key-pattern decimals (pattern has @ where the server goes)
 }
 echo
 echo "socksifyd server benchmark: medians of $REPS run(s), ${SECS}s each, $(nproc) CPUs, $(uname -r)"
-echo "cycles: ${CLOSE:+client closes after the echo}${CLOSE:-target closes, cycle ends at EOF}; bulk: download from a source server"
+if [ -n "$CLOSE" ]; then how="client closes after the echo"; else how="target closes, cycle ends at the client's EOF"; fi
+echo "cycles: $how; bulk: download from a source server; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-30s' ""
 for s in $SERVERS; do printf ' %12s' "$s"; done
 printf '\n'

@@ -293,9 +293,6 @@ offers(const struct socks5_greeting *g, uint8_t method)
 static void
 request_go(struct srv_session *s)
 {
-	/* Replies to pipelined messages go out before the wait starts. */
-	if (srv_flush_out(s) != 0)
-		return;
 	/* The request is in: a fresh deadline for connecting or binding. */
 	s->tlist = &srv_g.t_nego;
 	srv_timer_arm(&srv_g.t_nego, &s->timer, srv_g.loop.now);
@@ -319,6 +316,9 @@ request_go(struct srv_session *s)
 		srv_fail(s, SOCKS5_REP_CMD_UNSUPPORTED, SRV_R_BAD_COMMAND);
 		break;
 	}
+	/* Replies to pipelined messages go out before a wait starts. */
+	if (s->state != SRV_ST_DEAD)
+		srv_flush_out(s);
 }
 
 static int

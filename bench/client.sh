@@ -133,7 +133,6 @@ run_conn() { # key wrapper port host
 		rec "$1" "$(kv rate "$line")"
 	else
 		note "$1: $line"
-		rec "$1.err" 1
 	fi
 }
 for r in $(seq "$REPS"); do
@@ -150,13 +149,22 @@ done
 
 # ---- getaddrinfo rate (fake/remote DNS: no proxy traffic) ----
 p=${PORT[${SERVERS%% *}]:-1}
+run_gai() { # key wrapper args...
+	local key=$1 w=$2 line
+	shift 2
+	line=$(wrap "$w" "$p" timeout 60 "$CR" gai -n "$N" "$@" 2>&1 | tail -1)
+	[ -n "$RAW" ] && echo "key=$key $line" >>"$RAW"
+	if [ "$(kv errors "$line")" = 0 ]; then
+		rec "$key" "$(kv rate "$line")"
+	else
+		rec "$key.err" "$(kv errors "$line")"
+	fi
+}
 for r in $(seq "$REPS"); do
 	for w in direct $WRAPPERS; do
-		line=$(wrap "$w" "$p" timeout 60 "$CR" gai -n "$N" --repeat localhost 2>&1 | tail -1)
-		rec "gai/repeat/$w" "$(kv rate "$line")"
-		[ "$w" = direct ] && continue   # new names would go to a resolver we do not have
-		line=$(wrap "$w" "$p" timeout 60 "$CR" gai -n "$N" --new "n$r-" 2>&1 | tail -1)
-		rec "gai/new/$w" "$(kv rate "$line")"
+		run_gai "gai/repeat/$w" "$w" --repeat localhost
+		# New names would go to a resolver, which a loopback-only machine lacks.
+		[ "$w" = direct ] || run_gai "gai/new/$w" "$w" --new "n$r-"
 	done
 done
 
@@ -200,7 +208,11 @@ for w in direct $WRAPPERS; do printf ' %12s' "$w"; done
 printf '\n'
 for k in repeat new; do
 	printf '%-26s' "  $k name(s)"
-	for w in direct $WRAPPERS; do printf ' %12s' "$(fmt "$(med "gai/$k/$w")" 0)"; done
+	for w in direct $WRAPPERS; do
+		v=$(fmt "$(med "gai/$k/$w")" 0)
+		[ "$v" = - ] && [ "$(med "gai/$k/$w.err")" != nan ] && v="$(med "gai/$k/$w.err") failed"
+		printf ' %12s' "$v"
+	done
 	printf '\n'
 done
 printf '%-26s' "start-up ms (median)"

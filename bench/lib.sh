@@ -139,6 +139,10 @@ fmt() {
 	awk -v v="$1" -v d="$2" 'BEGIN { if (v == "nan" || v == "") print "-"; else printf "%.*f\n", d, v }'
 }
 
+# Command prefixes that pin the proxy and the load to CPUs (empty: no pinning).
+PIN_PROXY=()
+PIN_LOAD=()
+
 # Starts a third-party or our server; sets SRV_PORT and SRV_PID (for
 # danted the pid of the master, which we read from its pid file).
 start_server() {
@@ -147,7 +151,7 @@ start_server() {
 	SRV_PORT= SRV_PID=
 	case $name in
 	socksifyd)
-		"$BENCH_BUILD/server/socksifyd" -l 127.0.0.1:0 --port-file "$dir/port" -q \
+		"${PIN_PROXY[@]}" "$BENCH_BUILD/server/socksifyd" -l 127.0.0.1:0 --port-file "$dir/port" -q \
 		    >"$dir/out" 2>&1 &
 		SRV_PID=$!
 		BENCH_PIDS+=("$SRV_PID")
@@ -156,7 +160,7 @@ start_server() {
 		;;
 	microsocks)
 		SRV_PORT=$(free_port)
-		microsocks -i 127.0.0.1 -p "$SRV_PORT" >"$dir/out" 2>&1 &
+		"${PIN_PROXY[@]}" microsocks -i 127.0.0.1 -p "$SRV_PORT" >"$dir/out" 2>&1 &
 		SRV_PID=$!
 		BENCH_PIDS+=("$SRV_PID")
 		;;
@@ -175,7 +179,7 @@ start_server() {
 		socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 command: connect }
 		EOF
 		BENCH_PIDFILES+=("$dir/danted.pid")
-		danted -f "$dir/danted.conf" -D -p "$dir/danted.pid" >"$dir/out" 2>&1 ||
+		"${PIN_PROXY[@]}" danted -f "$dir/danted.conf" -D -p "$dir/danted.pid" >"$dir/out" 2>&1 ||
 		    die "danted failed: $(cat "$dir/out" "$dir/danted.log" 2>/dev/null)"
 		wait_file "$dir/danted.pid" || die "danted wrote no pid file"
 		SRV_PID=$(cat "$dir/danted.pid")

@@ -2,7 +2,7 @@
 # server.sh: socksifyd against microsocks and danted (and direct loopback as the ceiling).
 #
 # usage: bench/server.sh [--quick] [--reps R] [--secs S] [--servers "direct socksifyd ..."]
-#                        [--sessions N] [--server-close] [--no-build] [--raw FILE]
+#                        [--sessions N] [--server-close] [--pin] [--no-build] [--raw FILE]
 # Prints a table of medians and the ratios the project's goals are about.
 # A benchmark, not a test: it never fails on a number.
 set -u
@@ -17,6 +17,7 @@ STREAMS="1 4"
 SERVERS="direct socksifyd microsocks danted"
 BUILD=1
 RAW=
+PIN=0
 # The client closes after the echo, from its own source address (see README).
 CLOSE="--client-close --source 127.0.0.2:0"
 while [ $# -gt 0 ]; do
@@ -28,6 +29,7 @@ while [ $# -gt 0 ]; do
 	--servers) SERVERS=$2; shift ;;
 	--no-build) BUILD=0 ;;
 	--server-close) CLOSE= ;;
+	--pin) PIN=1 ;;
 	--raw) RAW=$2; shift ;;
 	-h|--help) sed -n '2,8p' "$0"; exit 0 ;;
 	*) die "unknown option $1 (see --help)" ;;
@@ -37,6 +39,13 @@ done
 case $REPS$SECS$SESSIONS in *[!0-9.]*) die "--reps, --secs and --sessions take numbers" ;; esac
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
+if [ "$PIN" = 1 ]; then
+	# One CPU for the proxy (all its threads and processes), the last for
+	# the load generator and the target servers: a per-core comparison.
+	[ "$(nproc)" -ge 2 ] || die "--pin needs two CPUs"
+	PIN_PROXY=(taskset -c 0)
+	PIN_LOAD=(taskset -c "$(($(nproc) - 1))")
+fi
 
 if [ "$BUILD" = 1 ]; then
 	note "building in $BENCH_BUILD (Release)"
@@ -62,11 +71,11 @@ done
 SERVERS=$(echo $SERVERS)
 
 # ---- the target servers: echo1 (cycles), echo (idle) and source (bulk) ----
-"$LG" echo -l 127.0.0.1:0 --port-file "$BENCH_WORK/echo.port" >/dev/null 2>&1 &
+"${PIN_LOAD[@]}" "$LG" echo -l 127.0.0.1:0 --port-file "$BENCH_WORK/echo.port" >/dev/null 2>&1 &
 BENCH_PIDS+=("$!")
-"$LG" echo1 -l 127.0.0.1:0 --port-file "$BENCH_WORK/echo1.port" >/dev/null 2>&1 &
+"${PIN_LOAD[@]}" "$LG" echo1 -l 127.0.0.1:0 --port-file "$BENCH_WORK/echo1.port" >/dev/null 2>&1 &
 BENCH_PIDS+=("$!")
-"$LG" source -l 127.0.0.1:0 --port-file "$BENCH_WORK/source.port" >/dev/null 2>&1 &
+"${PIN_LOAD[@]}" "$LG" source -l 127.0.0.1:0 --port-file "$BENCH_WORK/source.port" >/dev/null 2>&1 &
 SOURCE_PID=$!
 BENCH_PIDS+=("$SOURCE_PID")
 wait_file "$BENCH_WORK/echo.port" && wait_file "$BENCH_WORK/echo1.port" &&
@@ -104,7 +113,7 @@ idle_run() {
 	local s=$1 out=$BENCH_WORK/idle.out pid i m0 m1 line
 	sleep 0.3
 	m0=$(tree_mem "${PID[$s]}")
-	"$LG" idle $(via "$s") --target "$ECHO" -c "$SESSIONS" --hold 60 --label "$s" >"$out" 2>&1 &
+	"${PIN_LOAD[@]}" "$LG" idle $(via "$s") --target "$ECHO" -c "$SESSIONS" --hold 60 --label "$s" >"$out" 2>&1 &
 	pid=$!
 	BENCH_PIDS+=("$pid")
 	for i in $(seq 300); do
@@ -144,7 +153,7 @@ up
 for r in $(seq "$REPS"); do
 	for c in $CONCS; do
 		for s in $SERVERS; do
-			line=$("$LG" cycles $(via "$s") --target "$ECHO1" -c "$c" -d "$SECS" $CLOSE \
+			line=$("${PIN_LOAD[@]}" "$LG" cycles $(via "$s") --target "$ECHO1" -c "$c" -d "$SECS" $CLOSE \
 			    --warmup "$WARMUP" --label "$s" 2>&1 | tail -1)
 			[ -n "$RAW" ] && echo "$line" >>"$RAW"
 			rec "cyc/$c/$s/rate" "$(kv rate "$line")"
@@ -164,7 +173,7 @@ for r in $(seq "$REPS"); do
 			p0=0 p1=0
 			[ "$s" != direct ] && p0=$(tree_cpu "${PID[$s]}")
 			s0=$(tree_cpu "$SOURCE_PID")
-			line=$("$LG" bulk $(via "$s") --target "$SOURCE" -c "$n" -d "$SECS" --label "$s" 2>&1 | tail -1)
+			line=$("${PIN_LOAD[@]}" "$LG" bulk $(via "$s") --target "$SOURCE" -c "$n" -d "$SECS" --label "$s" 2>&1 | tail -1)
 			s1=$(tree_cpu "$SOURCE_PID")
 			[ "$s" != direct ] && p1=$(tree_cpu "${PID[$s]}")
 			[ -n "$RAW" ] && echo "$line proxy_cpu=$(awk -v a="$p0" -v b="$p1" 'BEGIN{print b-a}')" >>"$RAW"
@@ -195,6 +204,7 @@ row() { # label key-pattern decimals (pattern has @ where the server goes)
 echo
 echo "socksifyd server benchmark: medians of $REPS run(s), ${SECS}s each, $(nproc) CPUs, $(uname -r)"
 if [ -n "$CLOSE" ]; then how="client closes after the echo"; else how="target closes, cycle ends at the client's EOF"; fi
+[ "$PIN" = 1 ] && how="$how; proxy pinned to CPU 0, load and targets to CPU $(($(nproc) - 1))"
 echo "cycles: $how; bulk: download from a source server; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-30s' ""
 for s in $SERVERS; do printf ' %12s' "$s"; done

@@ -37,9 +37,10 @@ if [ "$BUILD" = 1 ]; then
 	    >"$BENCH_WORK/cmake.log" 2>&1 || die "cmake configure failed"
 	cmake --build "$BENCH_BUILD" -j2 --target socksify_loadgen socksify_connrate \
 	    >>"$BENCH_WORK/cmake.log" 2>&1 || die "building the bench programs failed"
-	# Everything else (socksifyd, the library, its launcher helper) as far as it builds.
-	cmake --build "$BENCH_BUILD" -j2 >>"$BENCH_WORK/cmake.log" 2>&1 ||
-	    note "the full build failed; using whatever was built"
+	for t in socksifyd socksify socksify_run; do
+		cmake --build "$BENCH_BUILD" -j2 --target "$t" >>"$BENCH_WORK/cmake.log" 2>&1 ||
+		    note "target $t does not build; using what is there"
+	done
 fi
 LG=$BENCH_BUILD/bench/socksify_loadgen
 CR=$BENCH_BUILD/bench/socksify_connrate
@@ -51,7 +52,7 @@ LAUNCHER=$BENCH_ROOT/scripts/socksify
 case " $SERVERS " in *" socksifyd "*)
 	[ -x "$BENCH_BUILD/server/socksifyd" ] || { note "no socksifyd: left out"; SERVERS=${SERVERS/socksifyd/}; } ;;
 esac
-if ! [ -x "$LAUNCHER" ] || ! "$LAUNCHER" -q -p socks5://127.0.0.1:1 true 2>"$BENCH_WORK/launcher.err"; then
+if ! [ -x "$LAUNCHER" ] || ! "$LAUNCHER" -q -p socks5://127.0.0.1:1 /bin/true 2>"$BENCH_WORK/launcher.err"; then
 	note "scripts/socksify does not run ($(head -1 "$BENCH_WORK/launcher.err" 2>/dev/null)): left out"
 	WRAPPERS=${WRAPPERS/socksify/}
 fi
@@ -97,13 +98,20 @@ dante_conf() {
 	EOF
 	echo "$f"
 }
+# Ours: loopback is direct by default ("loopback stays local"), so the
+# benchmark config sends everything, loopback too, through the chain.
+sx_conf() {
+	local f=$BENCH_WORK/socksify.conf
+	[ -f "$f" ] || printf 'direct = none\ndns = remote\n' >"$f"
+	echo "$f"
+}
 # wrap WRAPPER PORT CMD...: runs CMD under WRAPPER towards the proxy on PORT.
 wrap() {
 	local w=$1 p=$2
 	shift 2
 	case $w in
 	direct) "$@" ;;
-	socksify) "$LAUNCHER" -q -p "socks5://127.0.0.1:$p" "$@" ;;
+	socksify) "$LAUNCHER" -f "$(sx_conf)" -q -p "socks5://127.0.0.1:$p" "$@" ;;
 	proxychains4) proxychains4 -q -f "$(pc_conf "$p")" "$@" ;;
 	dante) SOCKS_CONF=$(dante_conf "$p") SOCKS_AUTOADD_LANROUTES=no /usr/bin/socksify "$@" ;;
 	esac
@@ -152,8 +160,9 @@ p=${PORT[${SERVERS%% *}]:-1}
 run_gai() { # key wrapper args...
 	local key=$1 w=$2 line
 	shift 2
-	line=$(wrap "$w" "$p" timeout 60 "$CR" gai -n "$N" "$@" 2>&1 | tail -1)
+	line=$(wrap "$w" "$p" timeout 20 "$CR" gai -n "$N" "$@" 2>&1 | tail -1)
 	[ -n "$RAW" ] && echo "key=$key $line" >>"$RAW"
+	case $line in mode=gai*) ;; *) line="errors=$N" ;; esac   # timed out
 	if [ "$(kv errors "$line")" = 0 ]; then
 		rec "$key" "$(kv rate "$line")"
 	else
@@ -169,18 +178,15 @@ for r in $(seq "$REPS"); do
 done
 
 # ---- start-up cost: fork + exec of `true` under each wrapper ----
-start_time() { # key wrapper
-	local i t0 t1
-	for i in $(seq "$STARTS"); do
+# Interleaved (one run of each in turn), so drift hits everyone alike.
+for i in $(seq "$STARTS"); do
+	for w in direct $WRAPPERS; do
 		t0=$EPOCHREALTIME
-		wrap "$2" 1 /bin/true
+		wrap "$w" 1 /bin/true
 		t1=$EPOCHREALTIME
-		rec "$1" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) * 1000 }')"
+		echo "start/$w $t0 $t1"
 	done
-}
-for w in direct $WRAPPERS; do
-	start_time "start/$w" "$w"
-done
+done | awk '{ printf "%s %.3f\n", $1, ($3 - $2) * 1000 }' >>"$BENCH_RES"
 
 for s in $SERVERS; do
 	stop_pid "${PID[$s]}"

@@ -107,12 +107,7 @@ sc() {
 
 @test "UDP: each association gets its own relay port" {
 	start_socksifyd
-	start_udp_echo
-	run sc udp --count 1 --proxy "127.0.0.1:$SOCKSIFYD_PORT" --target "127.0.0.1:$UDP_PORT"
-	assert_success
-	local r1 r2
-	r1="$(sed -n 's/^reply=0 relay=//p' <<<"$output")"
-	# Keep the first association open while a second one starts.
+	# Two associations open at once.
 	run timeout 20 "$PYTHON" -c '
 import sys
 sys.path.insert(0, sys.argv[2])
@@ -124,5 +119,4 @@ print(ra[0], rb[0], ra[2] != rb[2])
 ' "127.0.0.1:$SOCKSIFYD_PORT" "$TOOLS"
 	assert_success
 	assert_output "0 0 True"
-	[ -n "$r1" ]
 }

@@ -56,11 +56,11 @@ assert_proxy_saw_name() {
 # run_client KIND: one client fetching $URL, or for python3 the given mode.
 run_client() {
 	case "$1" in
-	curl) run dsfy curl -sS --noproxy '*' --max-time 20 "$URL" ;;
-	wget) run dsfy wget -q -O - --no-proxy -t 1 -T 20 "$URL" ;;
-	py-*) run dsfy "$PYTHON" "$TOOLS/dns_pyclient.py" "${1#py-}" "$ONLY_PROXY" "$HTTP_PORT" ;;
+	curl) drun dsfy curl -sS --noproxy '*' --max-time 20 "$URL" ;;
+	wget) drun dsfy wget -q -O - --no-proxy -t 1 -T 20 "$URL" ;;
+	py-*) drun dsfy "$PYTHON" "$TOOLS/dns_pyclient.py" "${1#py-}" "$ONLY_PROXY" "$HTTP_PORT" ;;
 	node)
-		run dsfy node -e '
+		drun dsfy node -e '
 			const dns = require("dns"), http = require("http");
 			const [name, port] = process.argv.slice(1);
 			dns.lookup(name, { all: true }, (err, addrs) => {
@@ -184,7 +184,7 @@ check_client() {
 @test "proxy-only name to a SOCKS4 (not 4a) last hop fails with EAFNOSUPPORT" {
 	use_proxy socksifyd
 	dns_conf "proxy = socks4://127.0.0.1:$SOCKSIFYD_PORT"
-	run dsfy "$PYTHON" "$TOOLS/dns_pyclient.py" gai-inet "$ONLY_PROXY" "$HTTP_PORT"
+	drun dsfy "$PYTHON" "$TOOLS/dns_pyclient.py" gai-inet "$ONLY_PROXY" "$HTTP_PORT"
 	assert_failure 3
 	assert_output --partial "Errno $(errno_num EAFNOSUPPORT)"
 	assert_equal "$(http_request_count)" 0

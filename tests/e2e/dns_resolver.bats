@@ -36,7 +36,7 @@ teardown() {
 
 # probe CMD...: run dns_probe under socksify (sets output/lines/status).
 probe() {
-	run dsfy "$DNS_PROGS/dns_probe" "$@"
+	drun dsfy "$DNS_PROGS/dns_probe" "$@"
 	assert_success
 }
 
@@ -236,7 +236,7 @@ assert_all_standins() {
 	local a
 	for a in $(ai_addrs | sort -u); do
 		[[ "$a" =~ ^($V6|::ffff:$V4)$ ]] || fail "not a stand-in: $a"
-		run dsfy "$DNS_PROGS/dns_probe" "gai $NAME 80 inet6 v4mapped,all stream" "gni $a 80 0"
+		drun dsfy "$DNS_PROGS/dns_probe" "gai $NAME 80 inet6 v4mapped,all stream" "gni $a 80 0"
 		assert_line "gni rc=0 host=$NAME serv=http"
 	done
 	assert_no_queries

@@ -62,7 +62,7 @@ assert_targets() {
 }
 
 @test "64 threads x 1000 names: every connection reaches the right target" {
-	run dsfy "$DNS_PROGS/dns_threads" "$PORT" "$NAMES" "$THREADS" 2
+	drun dsfy "$DNS_PROGS/dns_threads" "$PORT" "$NAMES" "$THREADS" 2
 	assert_success
 	assert_line "done jobs=$((NAMES * 2)) ok=$((NAMES * 2)) fail=0"
 	assert_targets 2

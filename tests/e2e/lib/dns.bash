@@ -234,3 +234,13 @@ start_proxy_httpconnect() {
 	wait_for_file "$E2E_TMP/hcp.port" 10 || fail "httpconnect proxy did not start"
 	HCP_PORT="$(tr -d '[:space:]' <"$E2E_TMP/hcp.port")"
 }
+
+# drun CMD [ARGS...]: bats' run with stdout alone in $output (so library
+# log lines on stderr cannot shift the lines a test looks at); stderr is
+# in $stderr and printed (bats shows it when the test fails).
+drun() {
+	run --separate-stderr "$@"
+	if [[ -n "${stderr:-}" ]]; then
+		printf '# stderr: %s\n' "${stderr_lines[@]}"
+	fi
+}

@@ -54,7 +54,7 @@ assert_targets() {
 		sleep 0.1
 	done
 	assert_equal "$(session_count cmd=connect)" "$want"
-	assert_equal "$(session_count cmd=connect result=ok target=~'n[0-9]{4}\.test:'"$PORT")" "$want"
+	assert_equal "$(session_count cmd=connect result=ok target=~'n[0-9][0-9][0-9][0-9]\.test:'"$PORT")" "$want"
 	bad="$(session_filter cmd=connect | tr ' ' '\n' | sed -n 's/^target=//p' | sort | uniq -c |
 		awk -v r="$rounds" '$1 != r')"
 	[[ -z "$bad" ]] || fail "names not seen exactly $rounds times by the proxy: $bad"

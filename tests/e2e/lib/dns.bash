@@ -23,6 +23,8 @@
 #   ONLY_PROXY     the name only the proxy can resolve
 #   HOSTS_ONLY     a name only the client's hosts file knows (127.0.0.7)
 
+bats_require_minimum_version 1.5.0
+
 ONLY_PROXY=only-the-proxy.test
 HOSTS_ONLY=hosts-only.test
 DNS_PROGS="${BATS_FILE_TMPDIR:-$E2E_TMP}/dnsprogs"

@@ -60,7 +60,9 @@ command -v proxychains4 >/dev/null || { note "no proxychains4: left out"; WRAPPE
 [ -x /usr/bin/socksify ] || { note "no Dante client: left out"; WRAPPERS=${WRAPPERS/dante/}; }
 SERVERS=$(echo $SERVERS) WRAPPERS=$(echo $WRAPPERS)
 
-"$LG" echo -l 127.0.0.1:0 --port-file "$BENCH_WORK/echo.port" >/dev/null 2>&1 &
+# echo1 closes after the echo: the target closes first, so no proxy is left
+# with TIME_WAIT sockets on its outgoing ports.
+"$LG" echo1 -l 127.0.0.1:0 --port-file "$BENCH_WORK/echo.port" >/dev/null 2>&1 &
 BENCH_PIDS+=("$!")
 wait_file "$BENCH_WORK/echo.port" || die "echo server did not start"
 EPORT=$(cat "$BENCH_WORK/echo.port")
@@ -178,6 +180,8 @@ for r in $(seq "$REPS"); do
 done
 
 # ---- start-up cost: fork + exec of `true` under each wrapper ----
+RUNBIN=
+case " $WRAPPERS " in *" socksify "*) [ -x "$BENCH_BUILD/preload/socksify-run" ] && RUNBIN=$BENCH_BUILD/preload/socksify-run ;; esac
 # Interleaved (one run of each in turn), so drift hits everyone alike.
 for i in $(seq "$STARTS"); do
 	for w in direct $WRAPPERS; do
@@ -186,6 +190,13 @@ for i in $(seq "$STARTS"); do
 		t1=$EPOCHREALTIME
 		echo "start/$w $t0 $t1"
 	done
+	# Installed, the compiled launcher is the socksify command (no sh in between).
+	if [ -n "$RUNBIN" ]; then
+		t0=$EPOCHREALTIME
+		"$RUNBIN" -f "$(sx_conf)" -q -p socks5://127.0.0.1:1 /bin/true
+		t1=$EPOCHREALTIME
+		echo "start/socksify-run $t0 $t1"
+	fi
 done | awk '{ printf "%s %.3f\n", $1, ($3 - $2) * 1000 }' >>"$BENCH_RES"
 
 for s in $SERVERS; do
@@ -224,6 +235,7 @@ done
 printf '%-26s' "start-up ms (median)"
 for w in direct $WRAPPERS; do printf ' %12s' "$(fmt "$(med "start/$w")" 2)"; done
 printf '\n'
+[ -n "$RUNBIN" ] && printf '%-26s %12s %12s\n' "  socksify-run (installed)" "" "$(fmt "$(med start/socksify-run)" 2)"
 
 echo
 echo "ratios (goal in brackets):"
@@ -238,8 +250,9 @@ for host in 127.0.0.1 localhost; do
 	printf '  %-9s socksify+socksifyd / proxychains4+microsocks = %s  [>= 2]\n' "$host" \
 	    "$(ratio "$(med "conn/$host/socksify/socksifyd")" "$(med "conn/$host/proxychains4/microsocks")")"
 done
-printf '  start-up socksify / proxychains4 = %s  (lower is better)\n' \
-    "$(ratio "$(med start/socksify)" "$(med start/proxychains4)")"
+printf '  start-up socksify / proxychains4 = %s  (lower is better; installed form: %s)\n' \
+    "$(ratio "$(med start/socksify)" "$(med start/proxychains4)")" \
+    "$(ratio "$(med start/socksify-run)" "$(med start/proxychains4)")"
 printf '  start-up overhead over plain exec (ms): socksify %s, proxychains4 %s, dante %s\n' \
     "$(awk -v a="$(med start/socksify)" -v b="$(med start/direct)" 'BEGIN { if (a == "nan") print "-"; else printf "%.2f", a - b }')" \
     "$(awk -v a="$(med start/proxychains4)" -v b="$(med start/direct)" 'BEGIN { if (a == "nan") print "-"; else printf "%.2f", a - b }')" \

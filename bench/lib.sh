@@ -167,10 +167,14 @@ start_server() {
 	danted)
 		SRV_PORT=$(free_port)
 		# No per-connection logging: the benchmark measures relaying.
+		# danted binds its outgoing sockets to external:0 before connecting,
+		# and a bind cannot reuse a port held by a TIME_WAIT socket of the
+		# same address; clients that close first leave thousands of those
+		# on 127.0.0.1, so danted goes out from 127.0.0.3 (still loopback).
 		cat >"$dir/danted.conf" <<-EOF
 		logoutput: $dir/danted.log
 		internal: 127.0.0.1 port = $SRV_PORT
-		external: 127.0.0.1
+		external: 127.0.0.3
 		socksmethod: none
 		clientmethod: none
 		user.privileged: root

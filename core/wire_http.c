@@ -138,7 +138,8 @@ wire_enc_http_connect(uint8_t *buf, size_t cap, const struct http_connect_req *r
 	addr_format(host, sizeof(host), &req->dst);
 	/* Send only what a decoder would take back: no spaces, no CR LF, no
 	 * header smuggled in through a name. */
-	if (addr_parse_hostport(host, false, &check, &why) != 0)
+	if (addr_parse_hostport(host, false, &check, &why) != 0 ||
+	    check.type != req->dst.type)
 		return -1;
 	if (req->user[0] != '\0') {
 		int cl;

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <sched.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,15 +24,78 @@
 
 enum { FDT_PROXIED = 1 };
 
-struct fdt_entry {
-	unsigned char flags; /* accessed atomically */
+/* What is recorded for a proxied fd. */
+struct fdt_rec {
 	socklen_t peerlen;
 	ino_t ino;
 	dev_t dev;
 	struct sockaddr_storage peer;
 };
 
+#define FDT_WORDS ((sizeof(struct fdt_rec) + 7) / 8)
+
+union fdt_words {
+	struct fdt_rec r;
+	uint64_t w[FDT_WORDS];
+};
+
+/* The record is kept as words under a sequence lock: a writer makes seq
+ * odd, stores, and makes it even again; a reader copies and retries if seq
+ * moved.  Every access is atomic, so a reader never blocks and never sees
+ * a torn record, and nothing can stay locked across fork() for long: both
+ * sides give up waiting after a bounded number of rounds. */
+struct fdt_entry {
+	unsigned char flags;
+	unsigned seq;
+	uint64_t w[FDT_WORDS];
+};
+
+#define FDT_SPINS 1000
+
 static struct fdt_entry *chunks[FDT_CHUNKS];
+
+static void
+rec_store(struct fdt_entry *e, const union fdt_words *u)
+{
+	unsigned s = __atomic_load_n(&e->seq, __ATOMIC_RELAXED);
+
+	for (int i = 0; i < FDT_SPINS; i++) {
+		if (!(s & 1) && __atomic_compare_exchange_n(&e->seq, &s, s + 1, false,
+		    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			goto locked;
+		if (s & 1) {
+			sched_yield();
+			s = __atomic_load_n(&e->seq, __ATOMIC_RELAXED);
+		}
+	}
+	/* A writer that never finished (it was in a parent at fork time):
+	 * take the record over. */
+	s = (s | 1) + 1;
+	__atomic_store_n(&e->seq, s + 1, __ATOMIC_RELAXED);
+locked:
+	/* Release stores: a reader that sees any new word also sees the odd
+	 * seq stored before it. */
+	for (size_t i = 0; i < FDT_WORDS; i++)
+		__atomic_store_n(&e->w[i], u->w[i], __ATOMIC_RELEASE);
+	__atomic_store_n(&e->seq, s + 2, __ATOMIC_RELEASE);
+}
+
+static bool
+rec_load(struct fdt_entry *e, union fdt_words *u)
+{
+	for (int i = 0; i < FDT_SPINS; i++) {
+		unsigned s1 = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE), s2;
+
+		/* Acquire loads keep the second seq load after them. */
+		for (size_t k = 0; k < FDT_WORDS; k++)
+			u->w[k] = __atomic_load_n(&e->w[k], __ATOMIC_ACQUIRE);
+		s2 = __atomic_load_n(&e->seq, __ATOMIC_RELAXED);
+		if (s1 == s2 && !(s1 & 1))
+			return true;
+		sched_yield();
+	}
+	return false;
+}
 
 static struct fdt_entry *
 entry(int fd, bool create)
@@ -68,26 +133,35 @@ fdt_is_proxied(int fd)
 	return flag_set(entry(fd, false));
 }
 
+static void
+set_rec(int fd, const union fdt_words *u)
+{
+	struct fdt_entry *e = entry(fd, true);
+
+	if (e == NULL)
+		return;
+	__atomic_store_n(&e->flags, 0, __ATOMIC_RELEASE);
+	rec_store(e, u);
+	__atomic_store_n(&e->flags, FDT_PROXIED, __ATOMIC_RELEASE);
+}
+
 void
 fdt_set(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	int saved = errno;
-	struct fdt_entry *e = entry(fd, true);
+	union fdt_words u;
 	struct stat st;
 
-	if (e == NULL)
-		goto out;
-	__atomic_store_n(&e->flags, 0, __ATOMIC_RELEASE);
-	if (len > sizeof(e->peer))
-		len = sizeof(e->peer);
-	memcpy(&e->peer, sa, len);
-	e->peerlen = len;
+	memset(&u, 0, sizeof(u));
+	if (len > sizeof(u.r.peer))
+		len = sizeof(u.r.peer);
+	memcpy(&u.r.peer, sa, len);
+	u.r.peerlen = len;
 	if (fstat(fd, &st) == 0) {
-		e->ino = st.st_ino;
-		e->dev = st.st_dev;
+		u.r.ino = st.st_ino;
+		u.r.dev = st.st_dev;
 	}
-	__atomic_store_n(&e->flags, FDT_PROXIED, __ATOMIC_RELEASE);
-out:
+	set_rec(fd, &u);
 	errno = saved;
 }
 
@@ -95,19 +169,22 @@ bool
 fdt_get_peer(int fd, struct sockaddr *sa, socklen_t *len)
 {
 	struct fdt_entry *e = entry(fd, false);
+	union fdt_words u;
 	struct stat st;
 	int saved = errno;
+	bool ok;
 
-	if (!flag_set(e))
+	if (!flag_set(e) || !rec_load(e, &u))
 		return false;
-	if (fstat(fd, &st) != 0 || st.st_ino != e->ino || st.st_dev != e->dev) {
+	ok = fstat(fd, &st) == 0 && st.st_ino == u.r.ino && st.st_dev == u.r.dev;
+	errno = saved;
+	if (!ok) {
 		/* Stale: the fd now names another file. */
 		__atomic_store_n(&e->flags, 0, __ATOMIC_RELEASE);
-		errno = saved;
 		return false;
 	}
-	memcpy(sa, &e->peer, *len < e->peerlen ? *len : e->peerlen);
-	*len = e->peerlen;
+	memcpy(sa, &u.r.peer, *len < u.r.peerlen ? *len : u.r.peerlen);
+	*len = u.r.peerlen;
 	return true;
 }
 
@@ -147,11 +224,14 @@ void
 fdt_copy(int oldfd, int newfd)
 {
 	struct fdt_entry *o = entry(oldfd, false);
+	union fdt_words u;
 
 	if (oldfd == newfd)
 		return;
-	if (flag_set(o))
-		fdt_set(newfd, (const struct sockaddr *)&o->peer, o->peerlen);
-	else
+	if (flag_set(o) && rec_load(o, &u)) {
+		/* Same socket, same inode: the record holds as it is. */
+		set_rec(newfd, &u);
+	} else {
 		fdt_clear(newfd);
+	}
 }

@@ -176,7 +176,10 @@ dir_pump(struct srv_session *s, int d, size_t *budget)
 		if (rc <= 0)
 			return rc;
 		if (x->eof) {
-			shutdown(s->fd[!d], SHUT_WR);
+			/* When the other way is done too, close() follows at once
+			 * and says the same. */
+			if (!s->dir[!d].done)
+				shutdown(s->fd[!d], SHUT_WR);
 			x->done = true;
 			break;
 		}

@@ -22,7 +22,7 @@ static const struct addr_cidr default_direct[] = {
 enum cfg_key {
 	KEY_CHAIN, KEY_CHAIN_LEN, KEY_PROXY, KEY_DIRECT, KEY_DENY,
 	KEY_CONNECT_TIMEOUT, KEY_HANDSHAKE_TIMEOUT, KEY_LOG, KEY_LOG_FILE,
-	KEY_UDP, KEY_DNS, KEY_COUNT
+	KEY_UDP, KEY_DNS, KEY_FAKE_IPV4, KEY_FAKE_IPV6, KEY_DNS_CACHE_SIZE, KEY_COUNT
 };
 
 static const struct {
@@ -40,7 +40,18 @@ static const struct {
 	[KEY_LOG_FILE] = { "log_file", false },
 	[KEY_UDP] = { "udp", false },
 	[KEY_DNS] = { "dns", false },
+	[KEY_FAKE_IPV4] = { "fake_ipv4", false },
+	[KEY_FAKE_IPV6] = { "fake_ipv6", false },
+	[KEY_DNS_CACHE_SIZE] = { "dns_cache_size", false },
 };
+
+/* Stand-in ranges nothing routes: 240.0.0.0/8 is reserved ("future use")
+ * and 100::/64 is the discard-only prefix of RFC 6666, so a stand-in that
+ * escaped would reach nobody. */
+static const struct addr_cidr default_fake_ipv4 = {
+	.family = AF_INET, .prefix = 8, .addr = { 240 } };
+static const struct addr_cidr default_fake_ipv6 = {
+	.family = AF_INET6, .prefix = 64, .addr = { 0x01, 0x00 } };
 
 static const char *const chain_names[] = {
 	[CFG_CHAIN_STRICT] = "strict",
@@ -66,7 +77,10 @@ cfg_defaults(struct cfg *c)
 	c->handshake_timeout_ms = 15000;
 	c->log_level = CFG_LOG_WARN;
 	c->udp = CFG_UDP_DIRECT;
-	c->dns = CFG_DNS_LOCAL;
+	c->dns = CFG_DNS_REMOTE;
+	c->fake_ipv4 = default_fake_ipv4;
+	c->fake_ipv6 = default_fake_ipv6;
+	c->dns_cache_size = CFG_DNS_CACHE_DEFAULT;
 }
 
 const char *
@@ -280,6 +294,29 @@ set_key(struct cfg_parser *p, enum cfg_key k, const char *v, bool *direct_none)
 		else
 			return cfg_perr(p, "dns: '%s' is not remote or local", v);
 		return 0;
+	case KEY_FAKE_IPV4:
+	case KEY_FAKE_IPV6:
+		if (parse_rule(p, keys[k].name, v, &r) != 0)
+			return -1;
+		if (r.port != 0 || r.family != (k == KEY_FAKE_IPV4 ? AF_INET : AF_INET6))
+			return cfg_perr(p, "%s: '%s' is not an %s range", keys[k].name, v,
+			    k == KEY_FAKE_IPV4 ? "IPv4" : "IPv6");
+		/* Room for 256 names at least, and the index fits the last
+		 * 32 bits of an IPv6 stand-in. */
+		if ((k == KEY_FAKE_IPV4 && r.prefix > 23) ||
+		    (k == KEY_FAKE_IPV6 && r.prefix > 119))
+			return cfg_perr(p, "%s: '%s' is too small (at least 512 addresses)",
+			    keys[k].name, v);
+		if (k == KEY_FAKE_IPV4)
+			c->fake_ipv4 = r;
+		else
+			c->fake_ipv6 = r;
+		return 0;
+	case KEY_DNS_CACHE_SIZE:
+		if (cfg_parse_uint(v, 1, CFG_DNS_CACHE_MAX, &c->dns_cache_size) != 0)
+			return cfg_perr(p, "dns_cache_size: '%s' is not a number from 1 to %u",
+			    v, CFG_DNS_CACHE_MAX);
+		return 0;
 	case KEY_COUNT:
 		break;
 	}
@@ -354,8 +391,10 @@ cfg_parse_buffer(const char *buf, size_t len, const char *name,
 	pc = cfg_is_proxychains(buf, len);
 	if (pc) {
 		out->format = CFG_FORMAT_PROXYCHAINS;
-		/* proxychains proxies everything but its localnet lines. */
+		/* proxychains proxies everything but its localnet lines, and
+		 * resolves names locally unless told proxy_dns. */
 		out->direct_set = true;
+		out->dns = CFG_DNS_LOCAL;
 	}
 	while (pos < len) {
 		const char *nl = memchr(buf + pos, '\n', len - pos);

@@ -32,7 +32,7 @@ sfy_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	struct wire_addr dst;
 	char dname[ADDR_STRLEN], via[CFG_MAX_PROXIES * (ADDR_STRLEN + 20)];
 	const struct cfg *cfg;
-	bool ok, fake;
+	bool ok;
 	int e;
 
 	if (!is_tcp(fd))
@@ -47,8 +47,16 @@ sfy_connect(int fd, const struct sockaddr *sa, socklen_t len)
 		errno = ECONNREFUSED;
 		return -1;
 	}
-	fake = dns_fake_lookup(sa, &dst);
-	if (!fake) {
+	switch (dns_fake_lookup(sa, &dst)) {
+	case DNS_FAKE_NAME:
+		break;  /* the name goes to the last hop; rules are for addresses */
+	case DNS_FAKE_UNKNOWN:
+		log_msg(CFG_LOG_ERROR, "connect %s refused: a stand-in address with no "
+		    "name (forgotten by a full name map, or made by another process)",
+		    addr_format_sa(dname, sizeof(dname), sa));
+		errno = EHOSTUNREACH;
+		return -1;
+	case DNS_NOT_FAKE:
 		switch (rules_check(cfg, sa)) {
 		case RULE_DIRECT:
 			fdt_clear(fd);
@@ -63,6 +71,7 @@ sfy_connect(int fd, const struct sockaddr *sa, socklen_t len)
 		}
 		if (addr_wire_from_sockaddr(&dst, sa) != 0)
 			return real_connect(fd, sa, len); /* not IPv4/IPv6: not ours */
+		break;
 	}
 	if (fdt_is_proxied(fd)) {
 		socklen_t pl = sizeof(struct sockaddr_storage);
@@ -111,6 +120,17 @@ sfy_udp_check(int fd, const struct sockaddr *sa, socklen_t len)
 	    (sa->sa_family == AF_INET6 && len < sizeof(struct sockaddr_in6)))
 		return 0; /* the kernel answers EINVAL */
 	cfg = state_cfg(NULL);
+	if (dns_fake_lookup(sa, NULL) != DNS_NOT_FAKE) {
+		/* A name's stand-in: it must not leave as a packet, and UDP
+		 * does not go through the chain yet. */
+		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) != 0 || type != SOCK_DGRAM)
+			return 0;
+		log_msg(CFG_LOG_WARN, "udp to %s refused: names are resolved by the proxy, "
+		    "and UDP does not go through the chain",
+		    addr_format_sa(dname, sizeof(dname), sa));
+		errno = EAFNOSUPPORT;
+		return -1;
+	}
 	if (cfg->udp != CFG_UDP_REFUSE && cfg->ndeny == 0)
 		return 0;
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) != 0 || type != SOCK_DGRAM)

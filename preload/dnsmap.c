@@ -9,6 +9,7 @@
 
 #include <uthash.h>
 
+#include "socksify/config.h"
 #include "dnsmap.h"
 
 struct dns_entry {
@@ -115,12 +116,11 @@ setup_locked(const struct addr_cidr *v4, const struct addr_cidr *v6, size_t cap,
 static void
 setup_defaults_locked(void)
 {
-	struct addr_cidr v4, v6;
+	struct cfg c;
 	const char *why;
 
-	addr_parse_cidr(DNS_DEFAULT_FAKE_IPV4, &v4, &why);
-	addr_parse_cidr(DNS_DEFAULT_FAKE_IPV6, &v6, &why);
-	setup_locked(&v4, &v6, DNS_DEFAULT_CACHE_SIZE, &why);
+	cfg_defaults(&c);
+	setup_locked(&c.fake_ipv4, &c.fake_ipv6, c.dns_cache_size, &why);
 }
 
 int
@@ -359,20 +359,21 @@ dns_map_addr6(uint32_t idx, uint8_t out[16])
 	out[15] = low & 0xff;
 }
 
-static void
-adjust_pins(uint32_t idx, int delta)
+void
+dns_map_ref_addr(const struct sockaddr *sa, int delta)
 {
-	struct dns_entry *e;
+	struct dns_entry *e = NULL;
+	uint32_t idx;
 
 	lock_map();
-	HASH_FIND(hh_idx, M.by_idx, &idx, sizeof(idx), e);
+	ensure_ready_locked();
+	idx = index_of_locked(sa);
+	if (idx != 0)
+		HASH_FIND(hh_idx, M.by_idx, &idx, sizeof(idx), e);
 	if (e != NULL && (delta > 0 || e->pins > 0))
 		e->pins += (uint32_t)delta;
 	unlock_map();
 }
-
-void dns_map_pin(uint32_t idx) { adjust_pins(idx, 1); }
-void dns_map_unpin(uint32_t idx) { adjust_pins(idx, -1); }
 
 size_t
 dns_map_count(void)

@@ -22,12 +22,9 @@
 
 #include "socksify/addr.h"
 
-#define DNS_DEFAULT_FAKE_IPV4 "240.0.0.0/8"   /* reserved "future use": never routed */
-#define DNS_DEFAULT_FAKE_IPV6 "100::/64"      /* RFC 6666 discard-only prefix */
-#define DNS_DEFAULT_CACHE_SIZE 65536
-
 /* Sets the ranges and the bound.  Ranges must leave room for at least
- * 256 addresses; cap is clipped to the range size.  Returns 0 or -1 with
+ * 256 addresses; cap is clipped to half the range size.  Until it is
+ * called the map uses the configuration defaults (config.h).  Returns 0 or -1 with
  * *why set.  May be called again to reconfigure an empty map. */
 int dns_map_setup(const struct addr_cidr *v4, const struct addr_cidr *v6,
     size_t cap, const char **why);
@@ -48,10 +45,9 @@ bool dns_map_in_range(const struct sockaddr *sa);
 void dns_map_addr4(uint32_t idx, uint8_t out[4]);
 void dns_map_addr6(uint32_t idx, uint8_t out[16]);
 
-/* An open socket uses idx: keep it from being forgotten.  Unpin when the
- * socket closes. */
-void dns_map_pin(uint32_t idx);
-void dns_map_unpin(uint32_t idx);
+/* An open socket starts (delta 1) or stops (delta -1) using the stand-in
+ * sa: a name with users is never forgotten.  Other addresses: no-op. */
+void dns_map_ref_addr(const struct sockaddr *sa, int delta);
 
 /* Figures for tests and --check. */
 size_t dns_map_count(void);

@@ -6,7 +6,9 @@
  * A chunk is published with compare-and-swap, so there is no lock to be
  * left held across fork().  The recorded socket's inode guards against a
  * record that outlived its fd (closed by a path we cannot see, such as
- * libc closing a FILE's fd internally).
+ * libc closing a FILE's fd internally).  A record whose peer is a
+ * remote-DNS stand-in holds a reference on that name (dns_fake_ref), so
+ * the name map never forgets a name an open socket uses.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -133,6 +135,18 @@ fdt_is_proxied(int fd)
 	return flag_set(entry(fd, false));
 }
 
+/* Drops e's record, if it has one; only the thread that clears the flag
+ * lets go of the record's reference. */
+static void
+drop_rec(struct fdt_entry *e)
+{
+	union fdt_words u;
+
+	if ((__atomic_exchange_n(&e->flags, 0, __ATOMIC_ACQ_REL) & FDT_PROXIED) &&
+	    rec_load(e, &u))
+		dns_fake_ref((const struct sockaddr *)&u.r.peer, -1);
+}
+
 static void
 set_rec(int fd, const union fdt_words *u)
 {
@@ -140,7 +154,8 @@ set_rec(int fd, const union fdt_words *u)
 
 	if (e == NULL)
 		return;
-	__atomic_store_n(&e->flags, 0, __ATOMIC_RELEASE);
+	drop_rec(e);
+	dns_fake_ref((const struct sockaddr *)&u->r.peer, 1);
 	rec_store(e, u);
 	__atomic_store_n(&e->flags, FDT_PROXIED, __ATOMIC_RELEASE);
 }
@@ -180,7 +195,7 @@ fdt_get_peer(int fd, struct sockaddr *sa, socklen_t *len)
 	errno = saved;
 	if (!ok) {
 		/* Stale: the fd now names another file. */
-		__atomic_store_n(&e->flags, 0, __ATOMIC_RELEASE);
+		drop_rec(e);
 		return false;
 	}
 	memcpy(sa, &u.r.peer, *len < u.r.peerlen ? *len : u.r.peerlen);
@@ -194,7 +209,7 @@ fdt_clear(int fd)
 	struct fdt_entry *e = entry(fd, false);
 
 	if (flag_set(e))
-		__atomic_store_n(&e->flags, 0, __ATOMIC_RELEASE);
+		drop_rec(e);
 }
 
 void
@@ -216,7 +231,7 @@ fdt_clear_range(unsigned first, unsigned last)
 			hi = last;
 		for (unsigned fd = lo; fd <= hi; fd++)
 			if (__atomic_load_n(&ch[fd % FDT_CHUNK].flags, __ATOMIC_RELAXED))
-				__atomic_store_n(&ch[fd % FDT_CHUNK].flags, 0, __ATOMIC_RELEASE);
+				drop_rec(&ch[fd % FDT_CHUNK]);
 	}
 }
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "resolve.h"
 
 SFY_EXPORT int
 connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
@@ -173,4 +174,68 @@ sendmmsg(int fd, struct mmsghdr *vec, unsigned n, int flags)
 		}
 	}
 	return real_sendmmsg(fd, vec, n, flags);
+}
+
+/* ---- the resolver: names stay names, for the proxy (resolve.c) ---- */
+
+SFY_EXPORT int
+getaddrinfo(const char *restrict node, const char *restrict service,
+    const struct addrinfo *restrict hints, struct addrinfo **restrict res)
+{
+	return dns_getaddrinfo(node, service, hints, res);
+}
+
+SFY_EXPORT void
+freeaddrinfo(struct addrinfo *res)
+{
+	dns_freeaddrinfo(res);
+}
+
+SFY_EXPORT int
+getnameinfo(const struct sockaddr *restrict sa, socklen_t salen, char *restrict host,
+    socklen_t hostlen, char *restrict serv, socklen_t servlen, int flags)
+{
+	return dns_getnameinfo(sa, salen, host, hostlen, serv, servlen, flags);
+}
+
+SFY_EXPORT struct hostent *
+gethostbyname(const char *name)
+{
+	return dns_gethostbyname2(name, AF_INET);
+}
+
+SFY_EXPORT struct hostent *
+gethostbyname2(const char *name, int af)
+{
+	return dns_gethostbyname2(name, af);
+}
+
+SFY_EXPORT struct hostent *
+gethostbyaddr(const void *addr, socklen_t len, int type)
+{
+	return dns_gethostbyaddr(addr, len, type);
+}
+
+SFY_EXPORT int
+gethostbyname_r(const char *restrict name, struct hostent *restrict ret,
+    char *restrict buf, size_t buflen, struct hostent **restrict result,
+    int *restrict h_errnop)
+{
+	return dns_gethostbyname2_r(name, AF_INET, ret, buf, buflen, result, h_errnop);
+}
+
+SFY_EXPORT int
+gethostbyname2_r(const char *restrict name, int af, struct hostent *restrict ret,
+    char *restrict buf, size_t buflen, struct hostent **restrict result,
+    int *restrict h_errnop)
+{
+	return dns_gethostbyname2_r(name, af, ret, buf, buflen, result, h_errnop);
+}
+
+SFY_EXPORT int
+gethostbyaddr_r(const void *restrict addr, socklen_t len, int type,
+    struct hostent *restrict ret, char *restrict buf, size_t buflen,
+    struct hostent **restrict result, int *restrict h_errnop)
+{
+	return dns_gethostbyaddr_r(addr, len, type, ret, buf, buflen, result, h_errnop);
 }

@@ -40,6 +40,12 @@ int real_sendmmsg(int fd, struct mmsghdr *vec, unsigned n, int flags);
 int real_getaddrinfo(const char *node, const char *service,
     const struct addrinfo *hints, struct addrinfo **res);
 void real_freeaddrinfo(struct addrinfo *res);
+int real_getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host,
+    socklen_t hostlen, char *serv, socklen_t servlen, int flags);
+int real_gethostbyname2_r(const char *name, int af, struct hostent *ret, char *buf,
+    size_t buflen, struct hostent **result, int *h_errnop);
+int real_gethostbyaddr_r(const void *addr, socklen_t len, int type, struct hostent *ret,
+    char *buf, size_t buflen, struct hostent **result, int *h_errnop);
 
 /* ---- fdtable.c: what we know about the application's fds ----
  * A flat table indexed by fd, grown in chunks that are never freed, so a
@@ -120,10 +126,20 @@ void chain_describe(const struct cfg *cfg, const struct chain_result *res,
 enum rule_verdict { RULE_PROXY, RULE_DIRECT, RULE_DENY };
 enum rule_verdict rules_check(const struct cfg *cfg, const struct sockaddr *sa);
 
-/* ---- dns.c: the hook point for remote DNS ----
- * True when sa is a stand-in address for a host name (then *name is the
- * name and port to ask the proxy for). */
-bool dns_fake_lookup(const struct sockaddr *sa, struct wire_addr *name);
+/* ---- dns.c: remote DNS seen from connect() and sendto() ----
+ * What a destination address stands for. */
+enum dns_fake {
+	DNS_NOT_FAKE = 0,   /* a real address */
+	DNS_FAKE_NAME,      /* a stand-in: *name holds the name and the port */
+	DNS_FAKE_UNKNOWN,   /* in the stand-in ranges but no name (forgotten,
+	                     * or made by another process): never route it */
+};
+enum dns_fake dns_fake_lookup(const struct sockaddr *sa, struct wire_addr *name);
+/* An open socket starts or stops using the stand-in sa (no-op for other
+ * addresses): a stand-in in use is never forgotten by the name map. */
+void dns_fake_ref(const struct sockaddr *sa, int delta);
+/* Sets the name map up from the configuration (state.c calls it once). */
+int dns_configure(const struct cfg *cfg, char *err, size_t errlen);
 
 /* ---- state.c: the configuration the process runs with ----
  * Loaded once (constructor, or the first hook that needs it).  Never NULL;

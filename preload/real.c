@@ -180,3 +180,33 @@ real_freeaddrinfo(struct addrinfo *res)
 	else
 		f_freeaddrinfo(res);
 }
+
+int
+real_getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host,
+    socklen_t hostlen, char *serv, socklen_t servlen, int flags)
+{
+	REAL(getnameinfo);
+	if (f_getnameinfo == NULL)
+		return getnameinfo(sa, salen, host, hostlen, serv, servlen, flags);
+	return f_getnameinfo(sa, salen, host, hostlen, serv, servlen, flags);
+}
+
+int
+real_gethostbyname2_r(const char *name, int af, struct hostent *ret, char *buf,
+    size_t buflen, struct hostent **result, int *h_errnop)
+{
+	REAL(gethostbyname2_r);
+	if (f_gethostbyname2_r == NULL)
+		return gethostbyname2_r(name, af, ret, buf, buflen, result, h_errnop);
+	return f_gethostbyname2_r(name, af, ret, buf, buflen, result, h_errnop);
+}
+
+int
+real_gethostbyaddr_r(const void *addr, socklen_t len, int type, struct hostent *ret,
+    char *buf, size_t buflen, struct hostent **result, int *h_errnop)
+{
+	REAL(gethostbyaddr_r);
+	if (f_gethostbyaddr_r == NULL)
+		return gethostbyaddr_r(addr, len, type, ret, buf, buflen, result, h_errnop);
+	return f_gethostbyaddr_r(addr, len, type, ret, buf, buflen, result, h_errnop);
+}

@@ -3,7 +3,6 @@
 #include <net/if.h>
 #include <netinet/in.h>
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -14,29 +13,8 @@
 
 #include "dnsmap.h"
 #include "hostsfile.h"
+#include "internal.h"
 #include "resolve.h"
-
-/* ---- libc's functions ---- */
-
-static struct dns_real real;
-static pthread_once_t real_once = PTHREAD_ONCE_INIT;
-
-static void
-load_real(void)
-{
-	real.getaddrinfo = dlsym(RTLD_NEXT, "getaddrinfo");
-	real.freeaddrinfo = dlsym(RTLD_NEXT, "freeaddrinfo");
-	real.getnameinfo = dlsym(RTLD_NEXT, "getnameinfo");
-	real.gethostbyname2_r = dlsym(RTLD_NEXT, "gethostbyname2_r");
-	real.gethostbyaddr_r = dlsym(RTLD_NEXT, "gethostbyaddr_r");
-}
-
-const struct dns_real *
-dns_real(void)
-{
-	pthread_once(&real_once, load_real);
-	return &real;
-}
 
 /* ---- our addrinfo lists ----
  * A list we make is one allocation: a header, the addrinfo nodes, their
@@ -203,7 +181,6 @@ int
 dns_getaddrinfo(const char *node, const char *service,
     const struct addrinfo *hints, struct addrinfo **res)
 {
-	const struct dns_real *r = dns_real();
 	struct addrinfo num;
 	struct ai_want want[3];
 	struct hosts_addrs ha;
@@ -215,7 +192,7 @@ dns_getaddrinfo(const char *node, const char *service,
 
 	if (!dns_remote_enabled() || node == NULL ||
 	    (family != AF_UNSPEC && family != AF_INET && family != AF_INET6))
-		return r->getaddrinfo(node, service, hints, res);
+		return real_getaddrinfo(node, service, hints, res);
 	/* Numbers are libc's to parse; with AI_NUMERICHOST it never asks a
 	 * name server.  Anything else that is not a number is a name. */
 	if (is_numeric_host(node)) {
@@ -226,7 +203,7 @@ dns_getaddrinfo(const char *node, const char *service,
 			num.ai_flags = AI_V4MAPPED | AI_ADDRCONFIG;
 		}
 		num.ai_flags |= AI_NUMERICHOST;
-		return r->getaddrinfo(node, service, &num, res);
+		return real_getaddrinfo(node, service, &num, res);
 	}
 	if (flags & AI_NUMERICHOST)
 		return EAI_NONAME;
@@ -277,7 +254,7 @@ dns_freeaddrinfo(struct addrinfo *res)
 	if (b != NULL)
 		free(b);
 	else
-		dns_real()->freeaddrinfo(res);
+		real_freeaddrinfo(res);
 }
 
 static int
@@ -295,7 +272,6 @@ int
 dns_getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host,
     socklen_t hostlen, char *serv, socklen_t servlen, int flags)
 {
-	const struct dns_real *r = dns_real();
 	char name[WIRE_NAME_MAX + 1];
 	const void *ip;
 	int rc, fam;
@@ -303,13 +279,13 @@ dns_getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host,
 	if (!dns_remote_enabled() || host == NULL || hostlen == 0 || sa == NULL ||
 	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6) ||
 	    (flags & NI_NUMERICHOST))
-		return r->getnameinfo(sa, salen, host, hostlen, serv, servlen, flags);
+		return real_getnameinfo(sa, salen, host, hostlen, serv, servlen, flags);
 	if ((sa->sa_family == AF_INET && salen < sizeof(struct sockaddr_in)) ||
 	    (sa->sa_family == AF_INET6 && salen < sizeof(struct sockaddr_in6)))
 		return EAI_FAMILY;
 	/* The service part never needs the network. */
 	if (serv != NULL && servlen > 0) {
-		rc = r->getnameinfo(sa, salen, NULL, 0, serv, servlen, flags);
+		rc = real_getnameinfo(sa, salen, NULL, 0, serv, servlen, flags);
 		if (rc != 0)
 			return rc;
 	}
@@ -323,7 +299,7 @@ dns_getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host,
 	/* No reverse query leaves this machine: numbers, or no name. */
 	if (flags & NI_NAMEREQD)
 		return EAI_NONAME;
-	return r->getnameinfo(sa, salen, host, hostlen, NULL, 0, flags | NI_NUMERICHOST);
+	return real_getnameinfo(sa, salen, host, hostlen, NULL, 0, flags | NI_NUMERICHOST);
 }
 
 /* Lays out a hostent with one name and naddr addresses in buf. */
@@ -367,14 +343,13 @@ int
 dns_gethostbyname2_r(const char *name, int af, struct hostent *ret, char *buf,
     size_t buflen, struct hostent **result, int *h_errnop)
 {
-	const struct dns_real *r = dns_real();
 	struct hosts_addrs ha;
 	uint8_t tmp[16];
 	uint32_t idx;
 
 	if (!dns_remote_enabled() || name == NULL || (af != AF_INET && af != AF_INET6) ||
 	    inet_pton(af, name, tmp) == 1 || (af == AF_INET6 && inet_pton(AF_INET, name, tmp) == 1))
-		return r->gethostbyname2_r(name, af, ret, buf, buflen, result, h_errnop);
+		return real_gethostbyname2_r(name, af, ret, buf, buflen, result, h_errnop);
 	if (hosts_lookup(name, &ha)) {
 		size_t n = af == AF_INET ? ha.n4 : ha.n6;
 		if (n == 0) {
@@ -402,13 +377,12 @@ int
 dns_gethostbyaddr_r(const void *addr, socklen_t len, int type, struct hostent *ret,
     char *buf, size_t buflen, struct hostent **result, int *h_errnop)
 {
-	const struct dns_real *r = dns_real();
 	struct sockaddr_storage ss;
 	char name[WIRE_NAME_MAX + 1];
 
 	if (!dns_remote_enabled() || addr == NULL ||
 	    !((type == AF_INET && len == 4) || (type == AF_INET6 && len == 16)))
-		return r->gethostbyaddr_r(addr, len, type, ret, buf, buflen, result, h_errnop);
+		return real_gethostbyaddr_r(addr, len, type, ret, buf, buflen, result, h_errnop);
 	memset(&ss, 0, sizeof(ss));
 	ss.ss_family = (sa_family_t)type;
 	if (type == AF_INET)

@@ -13,21 +13,6 @@
 #include <stdbool.h>
 #include <sys/socket.h>
 
-/* libc's own resolver functions, found with dlsym(RTLD_NEXT) on first use. */
-struct dns_real {
-	int (*getaddrinfo)(const char *, const char *, const struct addrinfo *,
-	    struct addrinfo **);
-	void (*freeaddrinfo)(struct addrinfo *);
-	int (*getnameinfo)(const struct sockaddr *, socklen_t, char *, socklen_t,
-	    char *, socklen_t, int);
-	int (*gethostbyname2_r)(const char *, int, struct hostent *, char *, size_t,
-	    struct hostent **, int *);
-	int (*gethostbyaddr_r)(const void *, socklen_t, int, struct hostent *, char *,
-	    size_t, struct hostent **, int *);
-};
-
-const struct dns_real *dns_real(void);
-
 /* Whether names go to the proxy (dns = remote, the default). */
 bool dns_remote_enabled(void);
 

@@ -98,6 +98,8 @@ load(void)
 		the_cfg.log_level = (enum cfg_log)l;
 	if (has_lfile)
 		snprintf(the_cfg.log_file, sizeof(the_cfg.log_file), "%s", lfile);
+	if (dns_configure(&the_cfg, err, sizeof(err)) != 0 && cfg_ok)
+		fail("%s", err);
 	log_configure(the_cfg.log_level, the_cfg.log_file);
 	errno = saved;
 }

@@ -20,6 +20,8 @@
 #define CFG_PATH_MAX 1024
 /* Largest config file read: anything bigger is certainly not a config. */
 #define CFG_FILE_MAX (1024 * 1024)
+#define CFG_DNS_CACHE_DEFAULT 65536
+#define CFG_DNS_CACHE_MAX (16u * 1024 * 1024)
 
 enum cfg_chain {
 	CFG_CHAIN_STRICT = 0,
@@ -61,12 +63,18 @@ struct cfg {
 	char log_file[CFG_PATH_MAX];
 	enum cfg_udp udp;
 	enum cfg_dns dns;
+	/* Remote DNS: the ranges stand-in addresses come from, and how many
+	 * names the map holds (see the name map in preload/dnsmap.h). */
+	struct addr_cidr fake_ipv4;
+	struct addr_cidr fake_ipv6;
+	unsigned dns_cache_size;
 	unsigned remote_dns_subnet;  /* proxychains only: accepted, kept */
 };
 
 /* Fills c with the defaults: strict chain, no proxies, direct 127.0.0.0/8
  * and ::1/128, connect 5 s, handshake 15 s, log warn, udp direct, dns
- * local. */
+ * remote with stand-ins from 240.0.0.0/8 and 100::/64, 65536 names.
+ * (A proxychains.conf resolves locally unless it says proxy_dns.) */
 void cfg_defaults(struct cfg *c);
 
 /* Parses a whole config (either format; proxychains is recognised by its

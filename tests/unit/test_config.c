@@ -70,7 +70,15 @@ test_defaults(void)
 	CHECK_EQ_INT(c.handshake_timeout_ms, 15000);
 	CHECK_EQ_INT(c.log_level, CFG_LOG_WARN);
 	CHECK_EQ_INT(c.udp, CFG_UDP_DIRECT);
-	CHECK_EQ_INT(c.dns, CFG_DNS_LOCAL);
+	CHECK_EQ_INT(c.dns, CFG_DNS_REMOTE);
+	CHECK_EQ_INT(c.fake_ipv4.family, AF_INET);
+	CHECK_EQ_INT(c.fake_ipv4.prefix, 8);
+	CHECK_EQ_INT(c.fake_ipv4.addr[0], 240);
+	CHECK_EQ_INT(c.fake_ipv6.family, AF_INET6);
+	CHECK_EQ_INT(c.fake_ipv6.prefix, 64);
+	CHECK_EQ_INT(c.fake_ipv6.addr[0], 0x01);
+	CHECK_EQ_INT(c.fake_ipv6.addr[1], 0x00);
+	CHECK_EQ_INT(c.dns_cache_size, CFG_DNS_CACHE_DEFAULT);
 	CHECK_STR(c.log_file, "");
 	CHECK(!c.direct_set);
 	n = cfg_direct_rules(&c, &d);
@@ -101,7 +109,10 @@ test_every_key(void)
 	     "log = debug\n"
 	     "log_file = /tmp/socksify.log\n"
 	     "udp = refuse\n"
-	     "dns = remote\n");
+	     "dns = local\n"
+	     "fake_ipv4 = 10.128.0.0/9\n"
+	     "fake_ipv6 = fd00:5::/96\n"
+	     "dns_cache_size = 1000\n");
 	CHECK_EQ_INT(c.format, CFG_FORMAT_SOCKSIFY);
 	CHECK_EQ_INT(c.chain, CFG_CHAIN_DYNAMIC);
 	CHECK_EQ_INT(c.chain_len, 2);
@@ -131,7 +142,7 @@ test_every_key(void)
 	CHECK_EQ_INT(c.log_level, CFG_LOG_DEBUG);
 	CHECK_STR(c.log_file, "/tmp/socksify.log");
 	CHECK_EQ_INT(c.udp, CFG_UDP_REFUSE);
-	CHECK_EQ_INT(c.dns, CFG_DNS_REMOTE);
+	CHECK_EQ_INT(c.dns, CFG_DNS_LOCAL);
 }
 
 static void
@@ -191,6 +202,14 @@ test_errors(void)
 	BAD("log = loud\n", 1, "log");
 	BAD("udp = sometimes\n", 1, "udp");
 	BAD("dns = maybe\n", 1, "dns");
+	BAD("fake_ipv4 = 100::/64\n", 1, "fake_ipv4");
+	BAD("fake_ipv4 = 10.0.0.0/24\n", 1, "too small");
+	BAD("fake_ipv4 = 10.0.0.0/8:80\n", 1, "fake_ipv4");
+	BAD("fake_ipv6 = 10.0.0.0/8\n", 1, "fake_ipv6");
+	BAD("fake_ipv6 = fd00::/120\n", 1, "too small");
+	BAD("dns_cache_size = 0\n", 1, "dns_cache_size");
+	BAD("dns_cache_size = lots\n", 1, "dns_cache_size");
+	BAD("dns_cache_size = 99999999999\n", 1, "dns_cache_size");
 	BAD("# a\nproxy = ftp://127.0.0.1:21\n", 2, "proxy");
 	BAD("proxy = socks5://127.0.0.1:99999\n", 1, "port");
 	BAD("proxy = socks5://[::1:1080\n", 1, "proxy");

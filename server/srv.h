@@ -264,8 +264,14 @@ extern struct srv srv_g;
 #define SRV_SCRATCH 65536
 extern uint8_t srv_scratch[SRV_SCRATCH + 512];
 
-/* session.c */
+/* accept.c */
 void srv_accept_event(struct srv_ev *ev, uint32_t events);
+void srv_listeners_resume(struct srv_tnode *n);
+
+/* session.c */
+/* A session for an accepted client (fd non-blocking); -1 if none could be
+ * made (the caller closes fd). */
+int srv_session_new(int fd, const union srv_sa *peer);
 void srv_session_end(struct srv_session *s, enum srv_result r);
 void srv_sessions_after(void *arg);
 void srv_sessions_stop_all(void);
@@ -281,7 +287,15 @@ enum srv_result srv_result_from_errno(int err);
 int srv_flush_out(struct srv_session *s);
 void srv_arm_idle(struct srv_session *s);
 void srv_ready_again(struct srv_session *s);
-void srv_listeners_resume(struct srv_tnode *n);
+void srv_out_queue(struct srv_session *s, const uint8_t *buf, size_t len);
+/* Ends the session (with r) once what is queued has gone out. */
+void srv_close_after_flush(struct srv_session *s, enum srv_result r);
+
+/* negotiate.c */
+/* Reads and decodes handshake messages as far as they go. */
+void srv_nego_run(struct srv_session *s);
+/* While the target is being reached: early client bytes are kept. */
+void srv_nego_hold(struct srv_session *s);
 
 /* connect.c */
 void srv_connect_start(struct srv_session *s);

@@ -325,6 +325,10 @@ setup_signals(void)
 	sigset_t set;
 
 	signal(SIGPIPE, SIG_IGN);
+	/* A shell may start us with SIGINT ignored; an ignored signal never
+	 * becomes pending, so the signalfd would not see it. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);

@@ -82,14 +82,14 @@ assert_targets() {
 		timeout 150 unshare -m sh -c 'mount --bind "$1" /etc/hosts &&
 			mount --bind "$2" /etc/resolv.conf && shift 2 && exec "$@"' \
 		sh "$CLIENT_HOSTS" "$CLIENT_RESOLV" setarch "$arch" -R \
-		"$LAUNCHER" -f "$SFY_CONF" -- "$DNS_PROGS/dns_threads_tsan" "$PORT" "$NAMES" "$THREADS" 1
+		"$LAUNCHER" -f "$SFY_CONF" -- "$DNS_PROGS/dns_threads_tsan" "$PORT" "$NAMES" "$THREADS" 2
 	if [[ "$output" == *"WARNING: ThreadSanitizer"* || "$output" == *"ERROR: ThreadSanitizer"* ]]; then
 		fail "ThreadSanitizer report: $output"
 	fi
 	# The check can fail: the runtime really ran.
 	assert_output --partial "Running under ThreadSanitizer"
 	assert_success
-	assert_line "done jobs=$NAMES ok=$NAMES fail=0"
-	assert_targets 1
+	assert_line "done jobs=$((NAMES * 2)) ok=$((NAMES * 2)) fail=0"
+	assert_targets 2
 	assert_no_queries
 }

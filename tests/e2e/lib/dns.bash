@@ -6,7 +6,7 @@
 #     setup()    { dns_setup; }
 #     teardown() { e2e_teardown; }
 #
-# The client and the proxy see different machines: each runs in a mount
+# The client and the proxy see different hosts files: each runs in a mount
 # namespace of its own (unshare -m) with its own /etc/hosts bind-mounted
 # in.  The proxy's hosts file knows the test names; the client's does not,
 # and its /etc/resolv.conf names only a counting name server
@@ -45,7 +45,6 @@ dns_setup() {
 	printf '%s\n' "127.0.0.1 localhost" "::1 localhost" \
 		"127.0.0.1 $ONLY_PROXY" >"$PROXY_HOSTS"
 	chmod 644 "$CLIENT_HOSTS" "$PROXY_HOSTS"
-	chmod 755 "$E2E_TMP"
 }
 
 # dns_build_progs: compile tests/e2e/progs/dns_*.c into $DNS_PROGS (call

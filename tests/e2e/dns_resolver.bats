@@ -21,6 +21,10 @@ NAME=remote-name.test
 
 setup_file() {
 	dns_build_progs
+	if command -v clang >/dev/null 2>&1; then
+		clang -D_GNU_SOURCE -O1 -g -fsanitize=address,undefined -pthread \
+			-o "$DNS_PROGS/dns_probe_asan" "$REPO/tests/e2e/progs/dns_probe.c"
+	fi
 }
 
 setup() {
@@ -329,5 +333,30 @@ assert_all_standins() {
 	assert_line "ai inet 10.1.2.3 80 stream 6"
 	assert_line "ai inet 240.1.2.3 80 stream 6"
 	assert_line "ai inet6 100::5 80 stream 6"
+	assert_no_queries
+}
+
+@test "every resolver call under ASan and UBSan: no report, no leak" {
+	local asan
+	asan="$(sanitizer_build "${SOCKSIFY_BUILD_ASAN:-}" "$REPO/build-asan")" ||
+		skip "no AddressSanitizer build of the library (set SOCKSIFY_BUILD_ASAN or build $REPO/build-asan with -DSOCKSIFY_SANITIZE=address)"
+	[[ -x "$DNS_PROGS/dns_probe_asan" ]] || fail "clang could not build dns_probe with -fsanitize=address"
+	local c=("gai $NAME - nohints 0 0" "gai $NAME http unspec canonname stream"
+		"gai $NAME 80 inet6 v4mapped,all 0" "gai $NAME 80 unspec addrconfig dgram"
+		"gai $NAME 80 unspec numerichost stream" "gai - 80 unspec passive stream"
+		"gai $HOSTS_ONLY 80 unspec canonname 0" "gai 10.1.2.3 80 unspec 0 0"
+		"rgni $NAME unspec 0" "rgni $NAME unspec ni_numerichost" "gni 10.1.2.3 80 namereqd"
+		"ghbn $NAME" "ghbn2 $NAME inet6" "ghbn $HOSTS_ONLY" "ghbnr $NAME 8" "ghbnr $NAME 4096"
+		"ghbn2r $NAME inet6 16" "ghbn2r $NAME inet6 4096" "rghba $NAME inet" "rghba $NAME inet6"
+		"gai $NAME - inet 0 stream" "ghbar @ 8" "ghbar @ 4096" "ghba 127.0.0.7"
+		"fork gai:$NAME:-:inet:0:stream")
+	run in_client_ns env SOCKSIFY_BUILD="$asan" ASAN_OPTIONS="detect_leaks=1:abort_on_error=0" \
+		UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" "$LAUNCHER" -f "$SFY_CONF" -- "$DNS_PROGS/dns_probe_asan" "${c[@]}"
+	if [[ "$output" =~ (ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:) ]]; then
+		fail "sanitizer report: $output"
+	fi
+	assert_success
+	assert_line --regexp "^ghbn2r name=$NAME type=inet6 "
+	assert_line --regexp "^rghba $V6 name=$NAME "
 	assert_no_queries
 }

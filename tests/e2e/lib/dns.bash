@@ -208,17 +208,23 @@ assert_danted_name() {
 	} | fail
 }
 
-# tsan_build: print the build dir of a ThreadSanitizer library
-# (SOCKSIFY_BUILD_TSAN, else $REPO/build-tsan), or nothing.
-tsan_build() {
+# sanitizer_build DIR...: print the first DIR (empty ones skipped) that
+# holds a built library and launcher, or fail.
+sanitizer_build() {
 	local d
-	for d in "${SOCKSIFY_BUILD_TSAN:-}" "$REPO/build-tsan"; do
-		if [[ -n "$d" && -f "$d/preload/libsocksify.so" ]]; then
+	for d in "$@"; do
+		if [[ -n "$d" && -f "$d/preload/libsocksify.so" && -x "$d/preload/socksify-run" ]]; then
 			echo "$d"
 			return 0
 		fi
 	done
 	return 1
+}
+
+# tsan_build: print the build dir of a ThreadSanitizer library
+# (SOCKSIFY_BUILD_TSAN, else $REPO/build-tsan), or fail.
+tsan_build() {
+	sanitizer_build "${SOCKSIFY_BUILD_TSAN:-}" "$REPO/build-tsan"
 }
 
 # start_proxy_httpconnect: tools/httpconnect_proxy.py in a namespace whose

@@ -70,8 +70,10 @@ service_triples(const char *service, const struct addrinfo *hints, struct ai_wan
 		if (proto != 0 && kinds[i].proto != 0 && proto != kinds[i].proto)
 			continue;
 		if (service != NULL && *service != '\0') {
-			if (kinds[i].st == SOCK_RAW)
-				continue;       /* a raw socket has no port */
+			/* As libc: a raw socket takes a port number but
+			 * has no service names. */
+			if (kinds[i].st == SOCK_RAW && numeric < 0)
+				continue;
 			if (numeric >= 0) {
 				port = (uint16_t)numeric;
 			} else {

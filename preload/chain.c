@@ -26,6 +26,7 @@ struct ctx {
 	int family;         /* family of the socket now at fd */
 	bool v6only;
 	bool dirty;         /* a connect was tried on the socket at fd */
+	bool restore;       /* the file status flags at fd may differ from the app's */
 	unsigned npath;
 	unsigned path[CFG_MAX_PROXIES];
 	struct chain_result *res;
@@ -131,6 +132,7 @@ first_hop(struct ctx *x, unsigned i)
 		memcpy(&v6->sin6_addr.s6_addr[12], &v4.sin_addr, 4);
 		len = sizeof(*v6);
 	} else if (ss.ss_family != x->family || x->dirty) {
+		x->restore = true;
 		if (sock_replace(x->fd, ss.ss_family) != 0)
 			return hop_failed(x, i, "cannot create a socket: ", strerror(errno));
 		x->family = ss.ss_family;
@@ -260,9 +262,13 @@ finish(struct ctx *x, int rc, int flags)
 	/* A failed chain leaves no half-open tunnel behind: the fd gets a
 	 * fresh, unconnected socket of the app's own family, as after a
 	 * failed connect(). */
-	if (rc != 0 && x->dirty && x->fd >= 0)
+	if (rc != 0 && x->dirty && x->fd >= 0) {
+		x->restore = true;
 		(void)sock_replace(x->fd, x->res->orig_family);
-	if (x->fd >= 0 && real_fcntl(x->fd, F_GETFL, 0) != flags)
+	}
+	/* Only when we changed them (O_NONBLOCK, or a fresh socket, which is
+	 * created non-blocking): the common path costs no system call. */
+	if (x->restore && x->fd >= 0)
 		(void)real_fcntl(x->fd, F_SETFL, flags);
 	x->res->nhops = x->npath;
 	memcpy(x->res->hops, x->path, sizeof(x->path));
@@ -338,8 +344,11 @@ chain_connect(int fd, const struct cfg *cfg, const struct wire_addr *dst,
 	flags = real_fcntl(fd, F_GETFL, 0);
 	if (flags < 0)
 		return -1;
-	if (!(flags & O_NONBLOCK) && real_fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
-		return -1;
+	if (!(flags & O_NONBLOCK)) {
+		if (real_fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
+			return -1;
+		x.restore = true;
+	}
 	want = pick_order(cfg, order);
 	if (build(&x, order, cfg->nproxies, want, cfg->chain == CFG_CHAIN_STRICT) != 0)
 		goto out;

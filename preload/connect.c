@@ -13,18 +13,6 @@
 
 #include "internal.h"
 
-/* TCP (or MPTCP, which is TCP to the peer): the chain can carry it. */
-static bool
-is_tcp(int fd)
-{
-	int proto = 0;
-	socklen_t l = sizeof(proto);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l) != 0)
-		return true; /* old kernels: SOCK_STREAM over INET is TCP */
-	return proto == 0 || proto == IPPROTO_TCP || proto == 262 /* IPPROTO_MPTCP */;
-}
-
 int
 sfy_connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
@@ -35,8 +23,6 @@ sfy_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	bool ok;
 	int e;
 
-	if (!is_tcp(fd))
-		return real_connect(fd, sa, len);
 	cfg = state_cfg(&ok);
 	if (!ok) {
 		/* Fail closed: without a usable config not even the default
@@ -82,9 +68,15 @@ sfy_connect(int fd, const struct sockaddr *sa, socklen_t len)
 			return -1;
 		}
 	}
-	addr_format(dname, sizeof(dname), &dst);
 	if (chain_connect(fd, cfg, &dst, &res) != 0) {
 		e = errno;
+		/* Names for the log only when a line will be written: this is
+		 * the path every connection takes. */
+		if (!log_enabled(CFG_LOG_ERROR)) {
+			errno = e;
+			return -1;
+		}
+		addr_format(dname, sizeof(dname), &dst);
 		if (res.fail_hop > 0) {
 			char hop[ADDR_STRLEN + 16];
 			addr_format_proxy(hop, sizeof(hop), &cfg->proxies[res.fail_hop - 1]);
@@ -98,6 +90,7 @@ sfy_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	}
 	fdt_set(fd, sa, len);
 	if (log_enabled(CFG_LOG_INFO)) {
+		addr_format(dname, sizeof(dname), &dst);
 		chain_describe(cfg, &res, via, sizeof(via));
 		log_msg(CFG_LOG_INFO, "connect %s via %s ok", dname, via);
 	}

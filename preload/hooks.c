@@ -17,12 +17,16 @@
 #include "internal.h"
 #include "resolve.h"
 
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+
 SFY_EXPORT int
 connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 {
 	const struct sockaddr *sa = addr.__sockaddr__;
-	int type = 0;
-	socklen_t tl = sizeof(type);
+	int type = 0, proto = 0, saved = errno;
+	socklen_t tl = sizeof(type), pl = sizeof(proto);
 
 	if (sa == NULL || len < sizeof(sa_family_t) ||
 	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
@@ -30,10 +34,19 @@ connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 	if ((sa->sa_family == AF_INET && len < sizeof(struct sockaddr_in)) ||
 	    (sa->sa_family == AF_INET6 && len < sizeof(struct sockaddr_in6)))
 		return real_connect(fd, sa, len); /* the kernel says EINVAL */
+	/* One question answers the common case: TCP (and MPTCP) sockets are
+	 * always SOCK_STREAM.  Anything else asks for the type as well. */
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &pl) != 0)
+		proto = 0;
+	else if (proto == IPPROTO_TCP || proto == IPPROTO_MPTCP)
+		return sfy_connect(fd, sa, len);
+	errno = saved;
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0)
 		return real_connect(fd, sa, len); /* EBADF, ENOTSOCK: from the kernel */
+	/* proto 0: a kernel without SO_PROTOCOL, where a stream socket of
+	 * these families is TCP.  Another protocol (SCTP) is not the chain's. */
 	if (type == SOCK_STREAM)
-		return sfy_connect(fd, sa, len);
+		return proto == 0 ? sfy_connect(fd, sa, len) : real_connect(fd, sa, len);
 	if (type == SOCK_DGRAM && sfy_udp_check(fd, sa, len) != 0)
 		return -1;
 	return real_connect(fd, sa, len);

@@ -150,6 +150,8 @@ const struct cfg *state_cfg(bool *ok);
 void state_report_error(void);
 
 /* ---- connect.c: the engine behind the hooks ---- */
+/* fd is a TCP stream socket (hooks.c checked) and sa an IPv4 or IPv6
+ * address of full length. */
 int sfy_connect(int fd, const struct sockaddr *sa, socklen_t len);
 /* For sendto/sendmsg on datagram sockets: 0 to let it go, or -1 with
  * errno EACCES when udp = refuse (or a deny rule) forbids it. */

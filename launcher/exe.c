@@ -39,29 +39,27 @@ find_in_path(const char *cmd, char *out, size_t cap)
 	}
 }
 
-/* 1 when the ELF file at fd has a PT_INTERP header, 0 when it has none,
- * -1 when it is not an ELF file. */
+/* 1 when the ELF file whose first n bytes are in head (the rest read from
+ * fd when the program headers lie further) has a PT_INTERP header, 0 when
+ * it has none, -1 when it is not an ELF file.  One read covers the header
+ * and the program headers of every ordinary executable. */
 static int
-elf_has_interp(int fd)
+elf_has_interp(int fd, const unsigned char *head, size_t n)
 {
-	unsigned char id[EI_NIDENT];
 	Elf64_Ehdr e64;
 	Elf32_Ehdr e32;
 	uint64_t phoff;
 	unsigned phnum, phentsize;
 
-	if (pread(fd, id, sizeof(id), 0) != (ssize_t)sizeof(id) ||
-	    memcmp(id, ELFMAG, SELFMAG) != 0)
+	if (n < EI_NIDENT || memcmp(head, ELFMAG, SELFMAG) != 0)
 		return -1;
-	if (id[EI_CLASS] == ELFCLASS64) {
-		if (pread(fd, &e64, sizeof(e64), 0) != (ssize_t)sizeof(e64))
-			return -1;
+	if (head[EI_CLASS] == ELFCLASS64 && n >= sizeof(e64)) {
+		memcpy(&e64, head, sizeof(e64));
 		phoff = e64.e_phoff;
 		phnum = e64.e_phnum;
 		phentsize = e64.e_phentsize;
-	} else if (id[EI_CLASS] == ELFCLASS32) {
-		if (pread(fd, &e32, sizeof(e32), 0) != (ssize_t)sizeof(e32))
-			return -1;
+	} else if (head[EI_CLASS] == ELFCLASS32 && n >= sizeof(e32)) {
+		memcpy(&e32, head, sizeof(e32));
 		phoff = e32.e_phoff;
 		phnum = e32.e_phnum;
 		phentsize = e32.e_phentsize;
@@ -71,9 +69,12 @@ elf_has_interp(int fd)
 	/* Only the p_type word is read: it is the first field in both
 	 * classes. */
 	for (unsigned i = 0; i < phnum && i < 4096; i++) {
+		uint64_t off = phoff + (uint64_t)i * phentsize;
 		uint32_t type;
-		if (pread(fd, &type, sizeof(type), (off_t)(phoff + (uint64_t)i * phentsize)) !=
-		    (ssize_t)sizeof(type))
+
+		if (off + sizeof(type) <= n)
+			memcpy(&type, head + off, sizeof(type));
+		else if (pread(fd, &type, sizeof(type), (off_t)off) != (ssize_t)sizeof(type))
 			return -1;
 		if (type == PT_INTERP)
 			return 1;
@@ -85,7 +86,7 @@ static int
 check_file(const char *path, int depth, char *why, size_t whylen)
 {
 	struct stat st;
-	char head[256], interp[256];
+	char head[1024], interp[256];
 	ssize_t n;
 	int fd, rc = -1, dyn;
 
@@ -109,19 +110,19 @@ check_file(const char *path, int depth, char *why, size_t whylen)
 	if (n >= 2 && head[0] == '#' && head[1] == '!') {
 		char *s = head + 2, *e;
 
-		head[n] = '\0';
+		head[n < 256 ? n : 255] = '\0'; /* the #! line is read from 255 bytes */
 		while (*s == ' ' || *s == '\t')
 			s++;
 		e = s + strcspn(s, " \t\r\n");
 		*e = '\0';
-		snprintf(interp, sizeof(interp), "%s", s);
+		snprintf(interp, sizeof(interp), "%.255s", s);
 		if (interp[0] == '\0' || depth >= 4)
 			rc = 0; /* exec will report a broken #! line itself */
 		else
 			rc = check_file(interp, depth + 1, why, whylen);
 		goto out;
 	}
-	dyn = elf_has_interp(fd);
+	dyn = elf_has_interp(fd, (const unsigned char *)head, n > 0 ? (size_t)n : 0);
 	if (dyn == 0) {
 		snprintf(why, whylen, "%s is statically linked: LD_PRELOAD cannot reach it, "
 		    "so its connections would not go through the proxy", path);

@@ -88,10 +88,13 @@ find_library(char *out, size_t cap)
 		*strrchr(self, '/') = '\0';
 		if ((size_t)snprintf(out, cap, "%.*s/libsocksify.so", PATH_MAX - 32, self) >= cap)
 			die("path of my own location is too long");
+		/* Next to this program (the build tree): /proc/self/exe is
+		 * already a canonical path, so there is nothing to resolve. */
+		if (access(out, R_OK) == 0)
+			goto found;
 		/* Installed: bin/../lib/socksify, wherever the prefix went. */
-		if (access(out, R_OK) != 0)
-			snprintf(out, cap, "%.*s/../%s/libsocksify.so", PATH_MAX - 64, self,
-			    SOCKSIFY_PKGLIBDIR_REL);
+		snprintf(out, cap, "%.*s/../%s/libsocksify.so", PATH_MAX - 64, self,
+		    SOCKSIFY_PKGLIBDIR_REL);
 		if (access(out, R_OK) != 0) {
 			snprintf(out, cap, "%s/libsocksify.so", SOCKSIFY_PKGLIBDIR);
 			if (access(out, R_OK) != 0)
@@ -101,6 +104,7 @@ find_library(char *out, size_t cap)
 		if (realpath(out, self) != NULL)
 			snprintf(out, cap, "%s", self);
 	}
+found:
 	/* The loader splits LD_PRELOAD at blanks and colons. */
 	if (strpbrk(out, " :\t") != NULL)
 		die("library path %s contains a blank or ':', which LD_PRELOAD cannot hold", out);

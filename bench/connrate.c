@@ -28,10 +28,12 @@ static void
 usage(FILE *f)
 {
 	fputs("usage: connrate conn [-n N] HOST PORT\n"
-	    "       connrate gai [-n N] (--new PREFIX | --repeat NAME)\n"
+	    "       connrate gai [-n N] [--rss] (--new PREFIX | --repeat NAME)\n"
 	    "conn: N times getaddrinfo + socket + connect + write 1 byte + read 1 byte + close\n"
 	    "      (the target must echo); HOST may be numeric or a name\n"
-	    "gai:  N getaddrinfo calls, each for a new name PREFIX<i>.test, or the same NAME\n", f);
+	    "gai:  N getaddrinfo calls, each for a new name PREFIX<i>.test, or the same NAME;\n"
+	    "      --rss also prints the resident memory (KiB) before the first call and\n"
+	    "      after the last (what a resolver keeps per name)\n", f);
 }
 
 /* One connection: returns 0 when the byte came back. */
@@ -84,11 +86,28 @@ run_conn(long n, const char *host, const char *port)
 	return err ? 1 : 0;
 }
 
+/* VmRSS of this process in KiB, from /proc/self/status; -1 if unknown. */
+static long
+rss_kib(void)
+{
+	char line[256];
+	long kib = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
 static int
-run_gai(long n, const char *prefix, const char *repeat)
+run_gai(long n, const char *prefix, const char *repeat, int rss)
 {
 	struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM };
-	long i, ok = 0, err = 0;
+	long i, ok = 0, err = 0, rss0 = rss ? rss_kib() : -1;
 	double t0 = now_s(), secs;
 	char name[256];
 
@@ -107,8 +126,13 @@ run_gai(long n, const char *prefix, const char *repeat)
 			freeaddrinfo(res);
 	}
 	secs = now_s() - t0;
-	printf("mode=gai kind=%s n=%ld ok=%ld errors=%ld secs=%.3f rate=%.1f\n",
-	    repeat ? "repeat" : "new", n, ok, err, secs, ok / secs);
+	if (rss)
+		printf("mode=gai kind=%s n=%ld ok=%ld errors=%ld secs=%.3f rss0_kib=%ld "
+		    "rss1_kib=%ld rate=%.1f\n", repeat ? "repeat" : "new", n, ok, err, secs,
+		    rss0, rss_kib(), ok / secs);
+	else
+		printf("mode=gai kind=%s n=%ld ok=%ld errors=%ld secs=%.3f rate=%.1f\n",
+		    repeat ? "repeat" : "new", n, ok, err, secs, ok / secs);
 	return err ? 1 : 0;
 }
 
@@ -117,7 +141,7 @@ main(int argc, char **argv)
 {
 	const char *mode, *prefix = NULL, *repeat = NULL;
 	long n = 1000;
-	int i;
+	int i, rss = 0;
 
 	if (argc < 2) {
 		usage(stderr);
@@ -131,6 +155,8 @@ main(int argc, char **argv)
 			prefix = argv[++i];
 		else if (!strcmp(argv[i], "--repeat") && i + 1 < argc)
 			repeat = argv[++i];
+		else if (!strcmp(argv[i], "--rss"))
+			rss = 1;
 		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
 			return 0;
@@ -146,7 +172,7 @@ main(int argc, char **argv)
 	if (!strcmp(mode, "conn") && argc - i == 2)
 		return run_conn(n, argv[i], argv[i + 1]);
 	if (!strcmp(mode, "gai") && argc == i && (prefix != NULL) != (repeat != NULL))
-		return run_gai(n, prefix, repeat);
+		return run_gai(n, prefix, repeat, rss);
 	usage(stderr);
 	return 2;
 }

@@ -5,9 +5,11 @@
  * (proxy URLs replacing the file's chain), SOCKSIFY_PROXY (URLs used when
  * nothing else gives a proxy), SOCKSIFY_LOG and SOCKSIFY_LOG_FILE.  The
  * variables are copied in the constructor, before the program can clear
- * or change its environment, and the config is loaded there once (or by
- * the first hook, if one runs before the constructor).  A bad config never
- * stops the program: it is logged once and proxied connections fail.
+ * or change its environment.  The config is loaded once: by the first hook
+ * that needs it when the launcher named the file (an absolute path), in the
+ * constructor otherwise (the search looks in the current directory and
+ * $HOME, which the program may change).  A bad config never stops the
+ * program: it is logged once and proxied connections fail.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -56,58 +58,75 @@ fail(const char *fmt, ...)
 	cfg_defaults(&the_cfg);
 }
 
+/* The SOCKSIFY_* variables as the process started with them. */
+static struct {
+	char conf[CFG_PATH_MAX], chain[ENV_MAX], proxy[ENV_MAX];
+	char lvl[32], lfile[CFG_PATH_MAX];
+	bool has_conf, has_chain, has_proxy, has_lvl, has_lfile, long_env;
+} env;
+static pthread_once_t env_once = PTHREAD_ONCE_INIT;
+
+static void
+copy_env(void)
+{
+	env.has_conf = env_copy("SOCKSIFY_CONF", env.conf, sizeof(env.conf), &env.long_env);
+	env.has_chain = env_copy("SOCKSIFY_CHAIN", env.chain, sizeof(env.chain), &env.long_env);
+	env.has_proxy = env_copy("SOCKSIFY_PROXY", env.proxy, sizeof(env.proxy), &env.long_env);
+	env.has_lvl = env_copy("SOCKSIFY_LOG", env.lvl, sizeof(env.lvl), &env.long_env);
+	env.has_lfile = env_copy("SOCKSIFY_LOG_FILE", env.lfile, sizeof(env.lfile),
+	    &env.long_env);
+}
+
 static void
 load(void)
 {
-	static char conf[CFG_PATH_MAX], chain[ENV_MAX], proxy[ENV_MAX];
-	static char lvl[32], lfile[CFG_PATH_MAX], found[CFG_PATH_MAX];
+	static char found[CFG_PATH_MAX];
 	char err[400];
-	bool has_conf, has_chain, has_proxy, has_lvl, has_lfile, long_env = false;
 	int saved = errno, l;
 
-	has_conf = env_copy("SOCKSIFY_CONF", conf, sizeof(conf), &long_env);
-	has_chain = env_copy("SOCKSIFY_CHAIN", chain, sizeof(chain), &long_env);
-	has_proxy = env_copy("SOCKSIFY_PROXY", proxy, sizeof(proxy), &long_env);
-	has_lvl = env_copy("SOCKSIFY_LOG", lvl, sizeof(lvl), &long_env);
-	has_lfile = env_copy("SOCKSIFY_LOG_FILE", lfile, sizeof(lfile), &long_env);
-
+	pthread_once(&env_once, copy_env);
 	cfg_ok = true;
 	cfg_defaults(&the_cfg);
-	if (long_env) {
+	if (env.long_env) {
 		fail("an environment variable SOCKSIFY_* is too long");
-	} else if (has_conf && conf[0] != '\0') {
-		if (cfg_load_file(conf, &the_cfg, err, sizeof(err)) != 0)
+	} else if (env.has_conf && env.conf[0] != '\0') {
+		if (cfg_load_file(env.conf, &the_cfg, err, sizeof(err)) != 0)
 			fail("%s", err);
-	} else if (!has_conf) {
+	} else if (!env.has_conf) {
 		/* Not started by the launcher: look where it would look. */
 		if (cfg_find_file(false, found, sizeof(found), err, sizeof(err)) == 1 &&
 		    cfg_load_file(found, &the_cfg, err, sizeof(err)) != 0)
 			fail("%s", err);
 	}
-	if (cfg_ok && has_chain && chain[0] != '\0') {
-		if (cfg_set_chain(&the_cfg, chain, err, sizeof(err)) != 0)
+	if (cfg_ok && env.has_chain && env.chain[0] != '\0') {
+		if (cfg_set_chain(&the_cfg, env.chain, err, sizeof(err)) != 0)
 			fail("SOCKSIFY_CHAIN: %s", err);
-	} else if (cfg_ok && the_cfg.nproxies == 0 && has_proxy && proxy[0] != '\0') {
-		if (cfg_set_chain(&the_cfg, proxy, err, sizeof(err)) != 0)
+	} else if (cfg_ok && the_cfg.nproxies == 0 && env.has_proxy && env.proxy[0] != '\0') {
+		if (cfg_set_chain(&the_cfg, env.proxy, err, sizeof(err)) != 0)
 			fail("SOCKSIFY_PROXY: %s", err);
 	}
 	if (cfg_ok && the_cfg.nproxies == 0)
 		fail("no proxy configured (SOCKSIFY_CONF, SOCKSIFY_CHAIN or "
 		    "SOCKSIFY_PROXY)");
-	if (has_lvl && (l = cfg_log_level_parse(lvl)) >= 0)
+	if (env.has_lvl && (l = cfg_log_level_parse(env.lvl)) >= 0)
 		the_cfg.log_level = (enum cfg_log)l;
-	if (has_lfile)
-		snprintf(the_cfg.log_file, sizeof(the_cfg.log_file), "%s", lfile);
+	if (env.has_lfile)
+		snprintf(the_cfg.log_file, sizeof(the_cfg.log_file), "%s", env.lfile);
 	if (dns_configure(&the_cfg, err, sizeof(err)) != 0 && cfg_ok)
 		fail("%s", err);
 	log_configure(the_cfg.log_level, the_cfg.log_file);
 	errno = saved;
 }
 
+/* Only the environment is copied at start-up: a program that never opens
+ * a socket or resolves a name (most of what a socksified shell script
+ * runs) never pays for reading the config. */
 __attribute__((constructor)) static void
 state_init(void)
 {
-	pthread_once(&once, load);
+	pthread_once(&env_once, copy_env);
+	if (!env.has_conf)
+		pthread_once(&once, load);
 }
 
 const struct cfg *

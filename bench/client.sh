@@ -2,9 +2,11 @@
 # client.sh: libsocksify (scripts/socksify) against proxychains4 and Dante's client, through each server.
 #
 # usage: bench/client.sh [--quick] [--reps R] [-n CONNS] [--servers "socksifyd microsocks danted"]
-#                        [--no-build] [--raw FILE]
+#                        [--no-build] [--raw FILE] [--compare BUILD_DIR]
 # Sequential connect rate of a plain libc client (bench/connrate.c) under each
 # wrapper and each proxy, getaddrinfo rate, and start-up cost of each wrapper.
+# --compare adds the library and launcher built in another directory (say,
+# of an older commit) as the wrapper "socksify-cmp", measured in the same run.
 # A benchmark, not a test: it never fails on a number.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -16,6 +18,7 @@ SERVERS="socksifyd microsocks danted"
 WRAPPERS="socksify proxychains4 dante"
 BUILD=1
 RAW=
+CMP=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) REPS=1; N=300; STARTS=50 ;;
@@ -24,7 +27,8 @@ while [ $# -gt 0 ]; do
 	--servers) SERVERS=$2; shift ;;
 	--no-build) BUILD=0 ;;
 	--raw) RAW=$2; shift ;;
-	-h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+	--compare) CMP=$2; shift ;;
+	-h|--help) sed -n '2,10p' "$0"; exit 0 ;;
 	*) die "unknown option $1 (see --help)" ;;
 	esac
 	shift
@@ -55,6 +59,12 @@ esac
 if ! [ -x "$LAUNCHER" ] || ! "$LAUNCHER" -q -p socks5://127.0.0.1:1 /bin/true 2>"$BENCH_WORK/launcher.err"; then
 	note "scripts/socksify does not run ($(head -1 "$BENCH_WORK/launcher.err" 2>/dev/null)): left out"
 	WRAPPERS=${WRAPPERS/socksify/}
+fi
+if [ -n "$CMP" ]; then
+	[ -x "$CMP/preload/socksify-run" ] && [ -f "$CMP/preload/libsocksify.so" ] ||
+	    die "--compare $CMP: no preload/socksify-run and preload/libsocksify.so there"
+	CMP=$(cd "$CMP" && pwd)
+	case " $WRAPPERS " in *" socksify "*) WRAPPERS="socksify socksify-cmp ${WRAPPERS#socksify}" ;; esac
 fi
 command -v proxychains4 >/dev/null || { note "no proxychains4: left out"; WRAPPERS=${WRAPPERS/proxychains4/}; }
 [ -x /usr/bin/socksify ] || { note "no Dante client: left out"; WRAPPERS=${WRAPPERS/dante/}; }
@@ -114,6 +124,7 @@ wrap() {
 	case $w in
 	direct) "$@" ;;
 	socksify) "$LAUNCHER" -f "$(sx_conf)" -q -p "socks5://127.0.0.1:$p" "$@" ;;
+	socksify-cmp) SOCKSIFY_BUILD=$CMP "$LAUNCHER" -f "$(sx_conf)" -q -p "socks5://127.0.0.1:$p" "$@" ;;
 	proxychains4) proxychains4 -q -f "$(pc_conf "$p")" "$@" ;;
 	dante) SOCKS_CONF=$(dante_conf "$p") SOCKS_AUTOADD_LANROUTES=no /usr/bin/socksify "$@" ;;
 	esac
@@ -250,6 +261,14 @@ for host in 127.0.0.1 localhost; do
 	printf '  %-9s socksify+socksifyd / proxychains4+microsocks = %s  [>= 2]\n' "$host" \
 	    "$(ratio "$(med "conn/$host/socksify/socksifyd")" "$(med "conn/$host/proxychains4/microsocks")")"
 done
+if [ -n "$CMP" ]; then
+	for host in 127.0.0.1 localhost; do
+		for s in $SERVERS; do
+			printf '  %-9s via %-10s socksify / socksify-cmp = %s\n' "$host" "$s" \
+			    "$(ratio "$(med "conn/$host/socksify/$s")" "$(med "conn/$host/socksify-cmp/$s")")"
+		done
+	done
+fi
 printf '  start-up socksify / proxychains4 = %s  (lower is better; installed form: %s)\n' \
     "$(ratio "$(med start/socksify)" "$(med start/proxychains4)")" \
     "$(ratio "$(med start/socksify-run)" "$(med start/proxychains4)")"

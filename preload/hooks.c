@@ -34,14 +34,17 @@ connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 	if ((sa->sa_family == AF_INET && len < sizeof(struct sockaddr_in)) ||
 	    (sa->sa_family == AF_INET6 && len < sizeof(struct sockaddr_in6)))
 		return real_connect(fd, sa, len); /* the kernel says EINVAL */
-	/* One question answers the common case: TCP (and MPTCP) sockets are
-	 * always SOCK_STREAM.  Anything else asks for the type as well. */
+	/* One question answers the common cases: TCP (and MPTCP) sockets are
+	 * always SOCK_STREAM, UDP ones SOCK_DGRAM.  Anything else asks for the
+	 * type as well. */
 	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &pl) != 0)
 		proto = 0;
 	else if (proto == IPPROTO_TCP || proto == IPPROTO_MPTCP)
 		return sfy_connect(fd, sa, len);
 	errno = saved;
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0)
+	if (proto == IPPROTO_UDP || proto == IPPROTO_UDPLITE)
+		type = SOCK_DGRAM;
+	else if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0)
 		return real_connect(fd, sa, len); /* EBADF, ENOTSOCK: from the kernel */
 	/* proto 0: a kernel without SO_PROTOCOL, where a stream socket of
 	 * these families is TCP.  Another protocol (SCTP) is not the chain's. */

@@ -3,7 +3,8 @@
 #
 # usage: bench/dns.sh [--quick] [--reps R] [-n CONNS] [--names M] [--no-build] [--raw FILE]
 # getaddrinfo calls/s for new and repeated names, the connect rate to a name
-# against the same connect to a number through socksifyd, and the memory the
+# against the same connect to a number through socksifyd and microsocks (both
+# in a mount namespace whose /etc/hosts alone knows the name), and the memory the
 # library keeps for M names (1000000; --quick: 100000).
 # A benchmark, not a test: it never fails on a number.
 set -u

@@ -7,13 +7,13 @@
 # otherwise the function says what to install and returns 1.
 
 # Everything scripts/test needs; add new peers here.
-SOCKSIFY_TEST_PACKAGES="cmake gcc clang libclang-rt-14-dev make uthash-dev
+SOCKSIFY_TEST_PACKAGES="cmake gcc libc6-dev binutils clang libclang-rt-14-dev make uthash-dev
 bats bats-assert bats-support curl wget python3 python3-socks netcat-openbsd
 dnsutils dante-server dante-client microsocks proxychains4 nodejs tcpdump
-iproute2 procps valgrind"
+iproute2 procps util-linux valgrind"
 
 # What the demo needs.
-SOCKSIFY_DEMO_PACKAGES="cmake gcc make uthash-dev curl python3"
+SOCKSIFY_DEMO_PACKAGES="cmake gcc libc6-dev make uthash-dev curl python3"
 
 # deps_missing PKG...: print the packages of the list that are not installed.
 deps_missing() {

@@ -13,12 +13,11 @@
 static void
 log_turned_away(const union srv_sa *peer, enum srv_result r)
 {
-	static struct srv_session s;
+	struct srv_session s = { .result = r };
 
 	s.peer = *peer;
-	s.start_ms = srv_g.loop.now;
-	s.result = r;
-	srv_log_session(&s, srv_g.loop.now);
+	s.start_ms = srv_w->loop.now;
+	srv_log_session(&s, srv_w->loop.now);
 }
 
 static void
@@ -30,12 +29,19 @@ accept_one(int fd, const union srv_sa *peer)
 		r = SRV_R_NOT_ALLOWED;
 		goto turn_away;
 	}
-	if (srv_g.cfg.max_conns > 0 && srv_g.nsess >= srv_g.cfg.max_conns) {
+	/* The limit is for the whole server: a slot is taken here, across
+	 * workers, and given back when the session ends. */
+	if (srv_g.cfg.max_conns > 0 &&
+	    atomic_fetch_add_explicit(&srv_g.nsess, 1, memory_order_relaxed) >=
+	    srv_g.cfg.max_conns) {
+		atomic_fetch_sub_explicit(&srv_g.nsess, 1, memory_order_relaxed);
 		SRV_DEBUG("connection limit (%zu) reached", srv_g.cfg.max_conns);
 		goto turn_away;
 	}
 	if (srv_session_new(fd, peer) == 0)
 		return;
+	if (srv_g.cfg.max_conns > 0)
+		atomic_fetch_sub_explicit(&srv_g.nsess, 1, memory_order_relaxed);
 turn_away:
 	close(fd);
 	log_turned_away(peer, r);
@@ -44,19 +50,19 @@ turn_away:
 static void
 listeners_pause(void)
 {
-	srv_g.paused = true;
-	for (size_t i = 0; i < srv_g.nls; i++)
-		srv_loop_mod(&srv_g.loop, srv_g.ls[i].fd, 0, &srv_g.ls[i].ev);
-	srv_timer_arm(&srv_g.t_pause, &srv_g.pause_node, srv_g.loop.now);
+	srv_w->paused = true;
+	for (size_t i = 0; i < srv_w->nls; i++)
+		srv_loop_mod(&srv_w->loop, srv_w->ls[i].fd, 0, &srv_w->ls[i].ev);
+	srv_timer_arm(&srv_w->t_pause, &srv_w->pause_node, srv_w->loop.now);
 }
 
 void
 srv_listeners_resume(struct srv_tnode *n)
 {
 	(void)n;
-	srv_g.paused = false;
-	for (size_t i = 0; i < srv_g.nls; i++)
-		srv_loop_mod(&srv_g.loop, srv_g.ls[i].fd, EPOLLIN, &srv_g.ls[i].ev);
+	srv_w->paused = false;
+	for (size_t i = 0; i < srv_w->nls; i++)
+		srv_loop_mod(&srv_w->loop, srv_w->ls[i].fd, EPOLLIN, &srv_w->ls[i].ev);
 }
 
 void
@@ -65,7 +71,7 @@ srv_accept_event(struct srv_ev *ev, uint32_t events)
 	struct srv_listener *l = SRV_CONTAINER(ev, struct srv_listener, ev);
 
 	(void)events;
-	for (int i = 0; i < ACCEPT_BATCH && !srv_g.paused; i++) {
+	for (int i = 0; i < ACCEPT_BATCH && !srv_w->paused; i++) {
 		union srv_sa peer;
 		socklen_t len = sizeof(peer);
 		int fd = accept4(l->fd, &peer.sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);

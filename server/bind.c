@@ -64,7 +64,7 @@ bind_accepted(struct srv_session *s, int fd, const union srv_sa *peer)
 	close(b->lfd);
 	b->lfd = -1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (srv_loop_add(&srv_g.loop, fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+	if (srv_loop_add(&srv_w->loop, fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
 	    &s->ev[1]) != 0) {
 		close(fd);
 		srv_fail(s, SOCKS5_REP_GENERAL_FAILURE, SRV_R_ERROR);
@@ -154,7 +154,7 @@ srv_bind_start(struct srv_session *s)
 	len = sizeof(bound);
 	if (getsockname(b->lfd, &bound.sa, &len) != 0)
 		goto fail;
-	if (srv_loop_add(&srv_g.loop, b->lfd, EPOLLIN | EPOLLET, &b->ev) != 0)
+	if (srv_loop_add(&srv_w->loop, b->lfd, EPOLLIN | EPOLLET, &b->ev) != 0)
 		goto fail;
 	s->state = SRV_ST_BIND_WAIT;
 	if (srv_reply(s, SOCKS5_REP_SUCCEEDED, &bound.sa) != 0)

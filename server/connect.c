@@ -44,7 +44,7 @@ connect_try(struct srv_session *s, const struct sockaddr *sa, socklen_t len)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (connect(fd, sa, len) != 0 && errno != EINPROGRESS)
 		goto fail;
-	if (srv_loop_add(&srv_g.loop, fd, TARGET_EVENTS, &s->ev[1]) != 0)
+	if (srv_loop_add(&srv_w->loop, fd, TARGET_EVENTS, &s->ev[1]) != 0)
 		goto fail;
 	s->fd[1] = fd;
 	s->state = SRV_ST_CONNECT;

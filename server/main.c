@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,10 +25,9 @@
 #define SOCKSIFY_VERSION "0"
 #endif
 
-#define LISTEN_BACKLOG 4096
 #define RESOLVER_THREADS 4
 #define RESOLVER_QUEUE 1024
-#define PAUSE_MS 100
+#define MAX_THREADS 256
 
 struct srv srv_g;
 
@@ -35,7 +35,7 @@ static const char usage_text[] =
 	"usage: socksifyd [-l ADDR:PORT]... [-u USER:PASS]... [--users FILE]\n"
 	"                 [--allow CIDR]... [--deny-dest CIDR]... [--no-bind] [--no-udp]\n"
 	"                 [--max-conns N] [--timeout SECONDS] [--idle-timeout SECONDS]\n"
-	"                 [--port-file FILE] [-v] [-q] [-h] [--version]\n"
+	"                 [--port-file FILE] [--threads N] [-v] [-q] [-h] [--version]\n"
 	"\n"
 	"  -l, --listen ADDR:PORT   listen here (repeatable; default 127.0.0.1:1080;\n"
 	"                           [::1]:PORT for IPv6; port 0 picks a free port)\n"
@@ -49,6 +49,7 @@ static const char usage_text[] =
 	"      --timeout SECONDS    negotiation, connect and BIND wait limit (default 10)\n"
 	"      --idle-timeout SECONDS  end sessions idle this long (default 0: never)\n"
 	"      --port-file FILE     write the first listener's port to FILE\n"
+	"      --threads N          event-loop threads (default: one per CPU)\n"
 	"  -v, --verbose            debug log\n"
 	"  -q, --quiet              no log\n"
 	"  -h, --help               this help\n"
@@ -56,7 +57,7 @@ static const char usage_text[] =
 
 enum {
 	OPT_USERS = 256, OPT_ALLOW, OPT_DENY, OPT_NO_BIND, OPT_NO_UDP, OPT_MAX_CONNS,
-	OPT_TIMEOUT, OPT_IDLE, OPT_PORT_FILE, OPT_VERSION,
+	OPT_TIMEOUT, OPT_IDLE, OPT_PORT_FILE, OPT_THREADS, OPT_VERSION,
 };
 
 static const struct option long_opts[] = {
@@ -71,6 +72,7 @@ static const struct option long_opts[] = {
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 	{ "port-file", required_argument, NULL, OPT_PORT_FILE },
+	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -129,6 +131,22 @@ listen_add(struct srv_cfg *cfg, const char *text)
 	cfg->listen = l;
 }
 
+/* One event loop per CPU this process may run on (taskset counts). */
+static unsigned
+default_threads(void)
+{
+	cpu_set_t set;
+	long n;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		n = CPU_COUNT(&set);
+	else
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		n = 1;
+	return n > MAX_THREADS ? MAX_THREADS : (unsigned)n;
+}
+
 static void
 parse_args(struct srv_cfg *cfg, int argc, char **argv)
 {
@@ -183,6 +201,18 @@ parse_args(struct srv_cfg *cfg, int argc, char **argv)
 		case OPT_PORT_FILE:
 			cfg->port_file = optarg;
 			break;
+		case OPT_THREADS: {
+			char *end;
+			unsigned long v;
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' || optarg[0] == '-' ||
+			    v < 1 || v > MAX_THREADS)
+				usage_error("bad --threads value '%s': want 1..%d", optarg,
+				    MAX_THREADS);
+			cfg->threads = (unsigned)v;
+			break;
+		}
 		case 'v':
 			srv_verbosity = 1;
 			break;
@@ -204,6 +234,8 @@ parse_args(struct srv_cfg *cfg, int argc, char **argv)
 		usage_error("unexpected argument '%s'", argv[optind]);
 	if (cfg->nlisten == 0)
 		listen_add(cfg, "127.0.0.1:1080");
+	if (cfg->threads == 0)
+		cfg->threads = default_threads();
 }
 
 static void
@@ -215,62 +247,6 @@ raise_nofile(void)
 		rl.rlim_cur = rl.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
 			SRV_DEBUG("setrlimit: %s", strerror(errno));
-	}
-}
-
-static int
-listen_one(struct srv_listener *l, const struct wire_addr *w)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = 0;
-	int one = 1, fd;
-
-	if (w->type == WIRE_ATYP_NAME) {
-		struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
-			.ai_flags = AI_PASSIVE | AI_NUMERICSERV };
-		struct addrinfo *res;
-		char port[8];
-		int rc;
-		snprintf(port, sizeof(port), "%u", w->port);
-		rc = getaddrinfo(w->u.name, port, &hints, &res);
-		if (rc != 0) {
-			srv_fatal("listen %s: %s", w->u.name, gai_strerror(rc));
-			return -1;
-		}
-		memcpy(&ss, res->ai_addr, res->ai_addrlen);
-		len = res->ai_addrlen;
-		freeaddrinfo(res);
-	} else {
-		addr_sockaddr_from_wire(&ss, &len, w);
-	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		goto fail;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	/* An IPv6 listener takes IPv6 only, so [::] and 0.0.0.0 can coexist. */
-	if (ss.ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	/* Accepted sockets inherit TCP_NODELAY: one call here, none per client. */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, LISTEN_BACKLOG) != 0)
-		goto fail;
-	len = sizeof(l->addr);
-	if (getsockname(fd, &l->addr.sa, &len) != 0)
-		goto fail;
-	l->fd = fd;
-	l->ev.fn = srv_accept_event;
-	if (srv_loop_add(&srv_g.loop, fd, EPOLLIN, &l->ev) != 0)
-		goto fail;
-	return 0;
-fail:
-	{
-		char txt[ADDR_STRLEN];
-		int err = errno;
-		srv_fatal("listen %s: %s", addr_format(txt, sizeof(txt), w), strerror(err));
-		if (fd >= 0)
-			close(fd);
-		l->fd = -1;
-		return -1;
 	}
 }
 
@@ -315,7 +291,7 @@ signal_event(struct srv_ev *ev, uint32_t events)
 	(void)events;
 	while (read(srv_g.sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		SRV_DEBUG("signal %u: stopping", si.ssi_signo);
-		srv_g.loop.stop = true;
+		srv_workers_stop();
 	}
 }
 
@@ -339,23 +315,19 @@ setup_signals(void)
 	if (srv_g.sigfd < 0)
 		return -1;
 	srv_g.sigev.fn = signal_event;
-	return srv_loop_add(&srv_g.loop, srv_g.sigfd, EPOLLIN, &srv_g.sigev);
+	return srv_loop_add(&srv_g.w[0]->loop, srv_g.sigfd, EPOLLIN, &srv_g.sigev);
 }
 
 static void
 cleanup(void)
 {
-	for (size_t i = 0; i < srv_g.nls; i++)
-		if (srv_g.ls[i].fd >= 0)
-			close(srv_g.ls[i].fd);
-	free(srv_g.ls);
-	srv_g.ls = NULL;
-	srv_g.nls = 0;
-	srv_sessions_stop_all();
+	/* Workers first (their sessions end and are logged), then the
+	 * resolver that might still answer them, then what they own. */
+	srv_workers_join();
 	srv_resolve_fini();
 	if (srv_g.sigfd >= 0)
 		close(srv_g.sigfd);
-	srv_loop_fini(&srv_g.loop);
+	srv_workers_free();
 	srv_users_free(&srv_g.cfg);
 	free(srv_g.cfg.allow);
 	free(srv_g.cfg.deny);
@@ -369,45 +341,35 @@ main(int argc, char **argv)
 	int rc = 1;
 
 	srv_g.sigfd = -1;
-	srv_g.loop.epfd = -1;
 	parse_args(cfg, argc, argv);
 	raise_nofile();
-	if (srv_loop_init(&srv_g.loop) != 0) {
-		srv_fatal("epoll: %s", strerror(errno));
+	if (srv_workers_init(cfg->threads) != 0) {
+		srv_fatal("event loop: %s", strerror(errno));
 		goto out;
 	}
+	/* Before any thread starts, so every thread blocks the signals. */
 	if (setup_signals() != 0) {
 		srv_fatal("signals: %s", strerror(errno));
 		goto out;
 	}
-	srv_tlist_init(&srv_g.loop, &srv_g.t_nego, cfg->timeout_ms, srv_nego_expired);
-	srv_tlist_init(&srv_g.loop, &srv_g.t_idle, cfg->idle_ms, srv_idle_expired);
-	srv_tlist_init(&srv_g.loop, &srv_g.t_pause, PAUSE_MS, srv_listeners_resume);
-	srv_g.loop.after = srv_sessions_after;
-	if (srv_resolve_init(&srv_g.loop, RESOLVER_THREADS, RESOLVER_QUEUE) != 0) {
+	if (srv_resolve_init(RESOLVER_THREADS, RESOLVER_QUEUE) != 0) {
 		srv_fatal("resolver: %s", strerror(errno));
 		goto out;
 	}
-	srv_g.ls = calloc(cfg->nlisten, sizeof(*srv_g.ls));
-	if (srv_g.ls == NULL) {
-		srv_fatal("out of memory");
+	if (srv_workers_listen() != 0)
 		goto out;
-	}
-	for (size_t i = 0; i < cfg->nlisten; i++) {
-		if (listen_one(&srv_g.ls[i], &cfg->listen[i]) != 0) {
-			srv_g.nls = i;
-			goto out;
-		}
-		srv_g.nls = i + 1;
-	}
-	for (size_t i = 0; i < srv_g.nls; i++) {
+	for (size_t i = 0; i < srv_g.w[0]->nls; i++) {
 		char txt[ADDR_STRLEN];
-		printf("listening %s\n", addr_format_sa(txt, sizeof(txt), &srv_g.ls[i].addr.sa));
+		printf("listening %s\n", addr_format_sa(txt, sizeof(txt), &srv_g.w[0]->ls[i].addr.sa));
 	}
 	fflush(stdout);
-	if (cfg->port_file != NULL && write_port_file(cfg->port_file, &srv_g.ls[0].addr) != 0)
+	if (cfg->port_file != NULL && write_port_file(cfg->port_file, &srv_g.w[0]->ls[0].addr) != 0)
 		goto out;
-	srv_loop_run(&srv_g.loop);
+	if (srv_workers_start() != 0) {
+		srv_fatal("threads: %s", strerror(errno));
+		goto out;
+	}
+	srv_loop_run(&srv_w->loop);
 	SRV_DEBUG("stopped");
 	rc = 0;
 out:

@@ -31,8 +31,8 @@ static void
 request_go(struct srv_session *s)
 {
 	/* The request is in: a fresh deadline for connecting or binding. */
-	s->tlist = &srv_g.t_nego;
-	srv_timer_arm(&srv_g.t_nego, &s->timer, srv_g.loop.now);
+	s->tlist = &srv_w->t_nego;
+	srv_timer_arm(&srv_w->t_nego, &s->timer, srv_w->loop.now);
 	switch (s->cmd) {
 	case SRV_CMD_CONNECT:
 		srv_connect_start(s);

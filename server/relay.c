@@ -23,7 +23,7 @@
 #define RELAY_BUDGET (1u << 20)
 #define RELAY_PIPE_SIZE (1 << 20)
 
-static size_t pipe_cap = 65536;
+static __thread size_t pipe_cap = 65536;
 
 static void
 dir_splice_on(struct srv_dir *x)
@@ -111,7 +111,7 @@ dir_copy(struct srv_session *s, int d)
 	ssize_t n, w = 0;
 
 	do
-		n = read(s->fd[d], srv_scratch, SRV_SCRATCH);
+		n = read(s->fd[d], srv_w->scratch, SRV_SCRATCH);
 	while (n < 0 && errno == EINTR);
 	if (n <= 0)
 		return n;
@@ -120,7 +120,7 @@ dir_copy(struct srv_session *s, int d)
 	if (n < SRV_SCRATCH && !s->hup[d])
 		s->rd[d] = false;
 	while (w < n && s->wr[!d]) {
-		ssize_t m = write(s->fd[!d], srv_scratch + w, (size_t)(n - w));
+		ssize_t m = write(s->fd[!d], srv_w->scratch + w, (size_t)(n - w));
 		if (m < 0) {
 			if (errno == EINTR)
 				continue;
@@ -139,7 +139,7 @@ dir_copy(struct srv_session *s, int d)
 			errno = ENOMEM;
 			return -1;
 		}
-		memcpy(x->pend, srv_scratch + w, (size_t)(n - w));
+		memcpy(x->pend, srv_w->scratch + w, (size_t)(n - w));
 		x->pend_heap = true;
 		x->pend_off = 0;
 		x->pend_len = (uint32_t)(n - w);
@@ -224,7 +224,7 @@ srv_relay_pump(struct srv_session *s)
 		}
 	}
 	if (s->bytes[0] + s->bytes[1] != before)
-		s->last_ms = srv_g.loop.now;
+		s->last_ms = srv_w->loop.now;
 	if (s->dir[0].done && s->dir[1].done)
 		srv_session_end(s, SRV_R_OK);
 }
@@ -233,7 +233,7 @@ void
 srv_relay_start(struct srv_session *s)
 {
 	s->state = SRV_ST_RELAY;
-	s->last_ms = srv_g.loop.now;
+	s->last_ms = srv_w->loop.now;
 	srv_arm_idle(s);
 	/* Bytes that came after the request go to the target first. */
 	if (s->in_len > 0) {

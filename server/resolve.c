@@ -1,7 +1,6 @@
-/* resolve.c: getaddrinfo on a few worker threads, so the loop never waits
- * for a name.  Finished jobs come back through an eventfd. */
-#include <sys/eventfd.h>
-#include <sys/epoll.h>
+/* resolve.c: getaddrinfo on a few threads shared by all event loops, so
+ * no loop ever waits for a name.  A finished job goes back to the worker
+ * that asked, through that worker's list and wake eventfd. */
 #include <sys/socket.h>
 #include <netdb.h>
 
@@ -24,12 +23,8 @@ static struct {
 	unsigned nth;
 	struct srv_rjob *qhead, *qtail;   /* waiting for a worker */
 	unsigned qlen, qmax;
-	struct srv_rjob *done;            /* finished, for the loop */
 	bool stop;
-	int efd;
-	struct srv_ev ev;
-} R = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
-	.efd = -1 };
+} R = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 
 struct srv_rjob *
 srv_rjob_new(size_t extra)
@@ -58,6 +53,7 @@ resolve_worker(void *arg)
 	pthread_mutex_lock(&R.lock);
 	for (;;) {
 		struct srv_rjob *j;
+		struct srv_worker *w;
 		bool wake;
 
 		while (!R.stop && R.qhead == NULL)
@@ -78,13 +74,19 @@ resolve_worker(void *arg)
 			pthread_mutex_unlock(&R.lock);
 			j->err = getaddrinfo(j->name, port, &hints, &j->res);
 			pthread_mutex_lock(&R.lock);
+			/* Left behind at exit: the workers may be gone. */
+			if (R.stop) {
+				srv_rjob_free(j);
+				break;
+			}
 		}
-		wake = R.done == NULL;
-		j->next = R.done;
-		R.done = j;
-		if (wake && R.efd >= 0) {
+		w = j->w;
+		wake = w->rdone == NULL;
+		j->next = w->rdone;
+		w->rdone = j;
+		if (wake) {
 			uint64_t one = 1;
-			ssize_t n = write(R.efd, &one, sizeof(one));
+			ssize_t n = write(w->wakefd, &one, sizeof(one));
 			(void)n;
 		}
 	}
@@ -92,20 +94,14 @@ resolve_worker(void *arg)
 	return NULL;
 }
 
-static void
-resolve_event(struct srv_ev *ev, uint32_t events)
+void
+srv_resolve_deliver(struct srv_worker *w)
 {
 	struct srv_rjob *list, *rev = NULL;
-	uint64_t v;
-	ssize_t n;
 
-	(void)ev;
-	(void)events;
-	n = read(R.efd, &v, sizeof(v));
-	(void)n;
 	pthread_mutex_lock(&R.lock);
-	list = R.done;
-	R.done = NULL;
+	list = w->rdone;
+	w->rdone = NULL;
 	pthread_mutex_unlock(&R.lock);
 	/* The list is newest first; answer in the order jobs finished. */
 	while (list != NULL) {
@@ -127,17 +123,11 @@ resolve_event(struct srv_ev *ev, uint32_t events)
 }
 
 int
-srv_resolve_init(struct srv_loop *l, unsigned threads, unsigned max_queue)
+srv_resolve_init(unsigned threads, unsigned max_queue)
 {
 	if (threads > RESOLVE_MAX_THREADS)
 		threads = RESOLVE_MAX_THREADS;
 	R.qmax = max_queue;
-	R.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (R.efd < 0)
-		return -1;
-	R.ev.fn = resolve_event;
-	if (srv_loop_add(l, R.efd, EPOLLIN, &R.ev) != 0)
-		return -1;
 	for (R.nth = 0; R.nth < threads; R.nth++) {
 		int err = pthread_create(&R.th[R.nth], NULL, resolve_worker, NULL);
 		if (err != 0) {
@@ -158,6 +148,7 @@ srv_resolve_submit(struct srv_rjob *j)
 		return -1;
 	}
 	j->next = NULL;
+	j->w = srv_w;
 	if (R.qtail != NULL)
 		R.qtail->next = j;
 	else
@@ -210,11 +201,13 @@ srv_resolve_fini(void)
 	free_list(R.qhead);
 	R.qhead = R.qtail = NULL;
 	R.qlen = 0;
-	free_list(R.done);
-	R.done = NULL;
-	/* Under the lock: a worker left behind must not write to a reused fd. */
-	if (R.efd >= 0)
-		close(R.efd);
-	R.efd = -1;
+	/* Under the lock: a thread left behind sees R.stop and never touches
+	 * a worker again. */
+	for (unsigned i = 0; i < srv_g.nw; i++) {
+		if (srv_g.w[i] != NULL) {
+			free_list(srv_g.w[i]->rdone);
+			srv_g.w[i]->rdone = NULL;
+		}
+	}
 	pthread_mutex_unlock(&R.lock);
 }

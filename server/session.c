@@ -17,8 +17,6 @@
 
 #define SESSION_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
 
-uint8_t srv_scratch[SRV_SCRATCH + 512];
-
 enum srv_result
 srv_result_from_errno(int err)
 {
@@ -133,8 +131,8 @@ void
 srv_arm_idle(struct srv_session *s)
 {
 	if (srv_g.cfg.idle_ms > 0) {
-		s->tlist = &srv_g.t_idle;
-		srv_timer_arm(&srv_g.t_idle, &s->timer, srv_g.loop.now);
+		s->tlist = &srv_w->t_idle;
+		srv_timer_arm(&srv_w->t_idle, &s->timer, srv_w->loop.now);
 	} else {
 		srv_timer_disarm(&s->timer);
 		s->tlist = NULL;
@@ -147,9 +145,9 @@ srv_ready_again(struct srv_session *s)
 	if (s->on_again)
 		return;
 	s->on_again = true;
-	s->dnext = srv_g.again;
-	srv_g.again = s;
-	srv_g.loop.busy = true;
+	s->dnext = srv_w->again;
+	srv_w->again = s;
+	srv_w->loop.busy = true;
 }
 
 void
@@ -160,7 +158,7 @@ srv_session_end(struct srv_session *s, enum srv_result r)
 	s->result = r;
 	srv_timer_disarm(&s->timer);
 	if (s->on_again) {
-		struct srv_session **pp = &srv_g.again;
+		struct srv_session **pp = &srv_w->again;
 		while (*pp != NULL && *pp != s)
 			pp = &(*pp)->dnext;
 		if (*pp == s)
@@ -180,24 +178,26 @@ srv_session_end(struct srv_session *s, enum srv_result r)
 	if (r != SRV_R_OK) {
 		/* Unread input would turn close() into a reset that can destroy
 		 * the reply still on its way to the client. */
-		ssize_t n = read(s->fd[0], srv_scratch, SRV_SCRATCH);
+		ssize_t n = read(s->fd[0], srv_w->scratch, SRV_SCRATCH);
 		(void)n;
 	}
 	close(s->fd[0]);
 	s->fd[0] = s->fd[1] = -1;
-	srv_log_session(s, srv_g.loop.now);
+	srv_log_session(s, srv_w->loop.now);
 	if (s->prev != NULL)
 		s->prev->next = s->next;
 	else
-		srv_g.all = s->next;
+		srv_w->all = s->next;
 	if (s->next != NULL)
 		s->next->prev = s->prev;
-	srv_g.nsess--;
+	srv_w->nsess--;
+	if (srv_g.cfg.max_conns > 0)
+		atomic_fetch_sub_explicit(&srv_g.nsess, 1, memory_order_relaxed);
 	s->state = SRV_ST_DEAD;
 	/* Freed after this batch of events: later events in it may still
 	 * point here. */
-	s->dnext = srv_g.dead;
-	srv_g.dead = s;
+	s->dnext = srv_w->dead;
+	srv_w->dead = s;
 }
 
 void
@@ -206,15 +206,15 @@ srv_sessions_after(void *arg)
 	struct srv_session *s, *list;
 
 	(void)arg;
-	while ((s = srv_g.dead) != NULL) {
-		srv_g.dead = s->dnext;
+	while ((s = srv_w->dead) != NULL) {
+		srv_w->dead = s->dnext;
 		srv_bind_free(s);
 		srv_udp_free(s);
 		free(s);
 	}
-	list = srv_g.again;
-	srv_g.again = NULL;
-	srv_g.loop.busy = false;
+	list = srv_w->again;
+	srv_w->again = NULL;
+	srv_w->loop.busy = false;
 	while ((s = list) != NULL) {
 		list = s->dnext;
 		s->on_again = false;
@@ -223,14 +223,14 @@ srv_sessions_after(void *arg)
 		else if (s->state == SRV_ST_UDP)
 			srv_udp_again(s);
 	}
-	srv_g.loop.busy = srv_g.again != NULL;
+	srv_w->loop.busy = srv_w->again != NULL;
 }
 
 void
 srv_sessions_stop_all(void)
 {
-	while (srv_g.all != NULL) {
-		struct srv_session *s = srv_g.all;
+	while (srv_w->all != NULL) {
+		struct srv_session *s = srv_w->all;
 		srv_session_end(s, s->state == SRV_ST_RELAY || s->state == SRV_ST_UDP ?
 		    SRV_R_OK : SRV_R_ERROR);
 	}
@@ -260,8 +260,8 @@ srv_idle_expired(struct srv_tnode *n)
 	struct srv_session *s = SRV_CONTAINER(n, struct srv_session, timer);
 	uint64_t due = s->last_ms + srv_g.cfg.idle_ms;
 
-	if (due > srv_g.loop.now) {
-		srv_timer_arm_at(&srv_g.t_idle, &s->timer, due);
+	if (due > srv_w->loop.now) {
+		srv_timer_arm_at(&srv_w->t_idle, &s->timer, due);
 		return;
 	}
 	SRV_DEBUG("session idle for %u ms", srv_g.cfg.idle_ms);
@@ -356,19 +356,19 @@ srv_session_new(int fd, const union srv_sa *peer)
 	s->ev[0].fn = client_event;
 	s->ev[1].fn = target_event;
 	s->peer = *peer;
-	s->start_ms = srv_g.loop.now;
+	s->start_ms = srv_w->loop.now;
 	s->state = SRV_ST_GREET;
-	if (srv_loop_add(&srv_g.loop, fd, SESSION_EVENTS, &s->ev[0]) != 0) {
+	if (srv_loop_add(&srv_w->loop, fd, SESSION_EVENTS, &s->ev[0]) != 0) {
 		free(s);
 		return -1;
 	}
-	s->next = srv_g.all;
+	s->next = srv_w->all;
 	if (s->next != NULL)
 		s->next->prev = s;
-	srv_g.all = s;
-	srv_g.nsess++;
-	s->tlist = &srv_g.t_nego;
-	srv_timer_arm(&srv_g.t_nego, &s->timer, srv_g.loop.now);
+	srv_w->all = s;
+	srv_w->nsess++;
+	s->tlist = &srv_w->t_nego;
+	srv_timer_arm(&srv_w->t_nego, &s->timer, srv_w->loop.now);
 	/* Most clients send their greeting right after connecting: try it now
 	 * rather than waiting a turn of the loop. */
 	s->rd[0] = true;

@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -39,6 +41,7 @@ struct srv_cfg {
 	unsigned timeout_ms;        /* negotiation, connect and BIND wait */
 	unsigned idle_ms;           /* 0: no idle limit */
 	const char *port_file;
+	unsigned threads;           /* event-loop threads */
 };
 
 /* auth.c */
@@ -124,8 +127,9 @@ typedef void (*srv_rjob_done)(struct srv_rjob *j);
 
 struct srv_rjob {
 	struct srv_rjob *next;
-	srv_rjob_done done;          /* main thread, only while owner != NULL */
+	srv_rjob_done done;          /* owner's worker, only while owner != NULL */
 	void *owner;                 /* NULL: cancelled, result is dropped */
+	struct srv_worker *w;        /* whose loop gets the result */
 	int socktype;
 	int err;                     /* getaddrinfo's code, 0 on success */
 	struct addrinfo *res;
@@ -136,14 +140,17 @@ struct srv_rjob {
 	uint8_t data[];
 };
 
-struct srv_resolver;
+struct srv_worker;
 struct srv_rjob *srv_rjob_new(size_t extra);
 void srv_rjob_free(struct srv_rjob *j);
-int srv_resolve_init(struct srv_loop *l, unsigned threads, unsigned max_queue);
-/* Queues j; -1 with errno EAGAIN when the queue is full. */
+int srv_resolve_init(unsigned threads, unsigned max_queue);
+/* Queues j for this thread's worker; -1 with errno EAGAIN when the queue
+ * is full. */
 int srv_resolve_submit(struct srv_rjob *j);
 /* The owner is going away: j will be freed without calling done. */
 void srv_resolve_cancel(struct srv_rjob *j);
+/* The worker's wake eventfd fired: answers its finished lookups. */
+void srv_resolve_deliver(struct srv_worker *w);
 void srv_resolve_fini(void);
 
 /* ---- sessions ---- */
@@ -207,6 +214,8 @@ struct srv_udp;
  * 255-byte user id and a 255-byte name, or an RFC 1929 request). */
 #define SRV_IN_CAP 528
 
+#define SRV_SCRATCH 65536
+
 struct srv_session {
 	struct srv_session *prev, *next;     /* all live sessions */
 	struct srv_session *dnext;           /* dead or again list */
@@ -241,10 +250,12 @@ struct srv_listener {
 	union srv_sa addr;
 };
 
-struct srv {
-	struct srv_cfg cfg;
+/* One event-loop thread.  A session lives and dies in the worker that
+ * accepted it, so nothing in here is shared: only the resolver touches
+ * rdone (under its lock) and wakefd (to wake the loop). */
+struct srv_worker {
 	struct srv_loop loop;
-	struct srv_listener *ls;
+	struct srv_listener *ls;     /* one per -l address (SO_REUSEPORT) */
 	size_t nls;
 	bool paused;
 	struct srv_tlist t_nego, t_idle, t_pause;
@@ -253,16 +264,42 @@ struct srv {
 	struct srv_session *dead;
 	struct srv_session *again;
 	size_t nsess;
+	int wakefd;                  /* eventfd: resolver results, stop */
+	struct srv_ev wakeev;
+	struct srv_rjob *rdone;      /* finished lookups, newest first */
+	pthread_t th;
+	bool started;
+	/* A scratch buffer: every user finishes with it before returning to
+	 * the loop. */
+	uint8_t scratch[SRV_SCRATCH + 512];
+};
+
+struct srv {
+	struct srv_cfg cfg;
+	struct srv_worker **w;
+	unsigned nw;
+	atomic_size_t nsess;         /* counted only when max_conns is set */
+	atomic_bool stop;
 	int sigfd;
 	struct srv_ev sigev;
 };
 
 extern struct srv srv_g;
+/* The worker running on this thread. */
+extern __thread struct srv_worker *srv_w;
 
-/* A shared scratch buffer: the loop is single-threaded and every user
- * finishes with it before returning to the loop. */
-#define SRV_SCRATCH 65536
-extern uint8_t srv_scratch[SRV_SCRATCH + 512];
+/* worker.c */
+/* Makes n workers; the calling thread becomes worker 0. */
+int srv_workers_init(unsigned n);
+/* Listens on every -l address in every worker. */
+int srv_workers_listen(void);
+/* Starts the threads of workers 1..n-1 (worker 0 runs on the caller). */
+int srv_workers_start(void);
+/* Asks every worker to stop (any thread). */
+void srv_workers_stop(void);
+/* Stops and joins the workers; their sessions end.  Main thread only. */
+void srv_workers_join(void);
+void srv_workers_free(void);
 
 /* accept.c */
 void srv_accept_event(struct srv_ev *ev, uint32_t events);

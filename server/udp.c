@@ -78,7 +78,7 @@ udp_send_out(struct srv_udp *u, const union srv_sa *dst, const uint8_t *p, size_
 			return;
 		if (idx == UDP_OUT6)
 			setsockopt(k->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-		if (srv_loop_add(&srv_g.loop, k->fd, EPOLLIN | EPOLLET, &k->ev) != 0) {
+		if (srv_loop_add(&srv_w->loop, k->fd, EPOLLIN | EPOLLET, &k->ev) != 0) {
 			close(k->fd);
 			k->fd = -1;
 			return;
@@ -89,7 +89,7 @@ udp_send_out(struct srv_udp *u, const union srv_sa *dst, const uint8_t *p, size_
 		return;
 	}
 	u->s->bytes[0] += len;
-	u->s->last_ms = srv_g.loop.now;
+	u->s->last_ms = srv_w->loop.now;
 }
 
 static void
@@ -118,7 +118,7 @@ udp_resolved(struct srv_rjob *j)
 			continue;
 		memcpy(&u->caddr, ai->ai_addr, ai->ai_addrlen);
 		strcpy(u->cname, j->name);
-		u->cexpire = srv_g.loop.now + UDP_CACHE_MS;
+		u->cexpire = srv_w->loop.now + UDP_CACHE_MS;
 		sa_set_port(&u->caddr, j->port);
 		udp_send_out(u, &u->caddr, j->data, j->len);
 		break;
@@ -133,7 +133,7 @@ udp_to_name(struct srv_udp *u, const struct wire_addr *a, const uint8_t *p, size
 {
 	struct srv_rjob *j;
 
-	if (u->cexpire > srv_g.loop.now && strcmp(u->cname, a->u.name) == 0) {
+	if (u->cexpire > srv_w->loop.now && strcmp(u->cname, a->u.name) == 0) {
 		union srv_sa dst = u->caddr;
 		sa_set_port(&dst, a->port);
 		udp_send_out(u, &dst, p, len);
@@ -171,7 +171,7 @@ udp_from_client(struct srv_udp *u, const union srv_sa *src, size_t n)
 		return;
 	if (u->pinned && sa_port(src) != sa_port(&u->client))
 		return;
-	if (wire_dec_socks5_udp(srv_scratch, n, &h, &used, &why) != WIRE_OK) {
+	if (wire_dec_socks5_udp(srv_w->scratch, n, &h, &used, &why) != WIRE_OK) {
 		SRV_DEBUG("udp: %s", why);
 		return;
 	}
@@ -185,14 +185,14 @@ udp_from_client(struct srv_udp *u, const union srv_sa *src, size_t n)
 		u->pinned = true;
 	}
 	if (h.addr.type == WIRE_ATYP_NAME) {
-		udp_to_name(u, &h.addr, srv_scratch + used, n - used);
+		udp_to_name(u, &h.addr, srv_w->scratch + used, n - used);
 	} else {
 		struct sockaddr_storage ss;
 		socklen_t len;
 		union srv_sa dst;
 		addr_sockaddr_from_wire(&ss, &len, &h.addr);
 		memcpy(&dst, &ss, len);
-		udp_send_out(u, &dst, srv_scratch + used, n - used);
+		udp_send_out(u, &dst, srv_w->scratch + used, n - used);
 	}
 }
 
@@ -212,14 +212,14 @@ udp_to_client(struct srv_udp *u, const union srv_sa *src, size_t n)
 	hl = wire_enc_socks5_udp(hdr, sizeof(hdr), &h);
 	if (hl < 0)
 		return;
-	memcpy(srv_scratch + UDP_HDR_ROOM - hl, hdr, (size_t)hl);
-	if (sendto(u->sk[UDP_CLIENT].fd, srv_scratch + UDP_HDR_ROOM - hl,
+	memcpy(srv_w->scratch + UDP_HDR_ROOM - hl, hdr, (size_t)hl);
+	if (sendto(u->sk[UDP_CLIENT].fd, srv_w->scratch + UDP_HDR_ROOM - hl,
 	    (size_t)hl + n, 0, &u->client.sa, sa_len(&u->client)) < 0) {
 		SRV_DEBUG("udp: sendto client: %s", strerror(errno));
 		return;
 	}
 	u->s->bytes[1] += n;
-	u->s->last_ms = srv_g.loop.now;
+	u->s->last_ms = srv_w->loop.now;
 }
 
 static void
@@ -238,9 +238,9 @@ udp_event(struct srv_ev *ev, uint32_t events)
 		if (u->s->state != SRV_ST_UDP || k->fd < 0)
 			return;
 		if (client)
-			n = recvfrom(k->fd, srv_scratch, SRV_SCRATCH, 0, &src.sa, &slen);
+			n = recvfrom(k->fd, srv_w->scratch, SRV_SCRATCH, 0, &src.sa, &slen);
 		else
-			n = recvfrom(k->fd, srv_scratch + UDP_HDR_ROOM, SRV_SCRATCH, 0,
+			n = recvfrom(k->fd, srv_w->scratch + UDP_HDR_ROOM, SRV_SCRATCH, 0,
 			    &src.sa, &slen);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -298,11 +298,11 @@ srv_udp_start(struct srv_session *s)
 	len = sizeof(bound);
 	if (getsockname(u->sk[UDP_CLIENT].fd, &bound.sa, &len) != 0)
 		goto fail;
-	if (srv_loop_add(&srv_g.loop, u->sk[UDP_CLIENT].fd, EPOLLIN | EPOLLET,
+	if (srv_loop_add(&srv_w->loop, u->sk[UDP_CLIENT].fd, EPOLLIN | EPOLLET,
 	    &u->sk[UDP_CLIENT].ev) != 0)
 		goto fail;
 	s->state = SRV_ST_UDP;
-	s->last_ms = srv_g.loop.now;
+	s->last_ms = srv_w->loop.now;
 	srv_arm_idle(s);
 	s->in_len = 0;
 	if (srv_reply(s, SOCKS5_REP_SUCCEEDED, &bound.sa) != 0)
@@ -321,7 +321,7 @@ srv_udp_client_event(struct srv_session *s)
 	/* The control connection carries nothing more; its end is the end of
 	 * the association. */
 	while (s->rd[0]) {
-		ssize_t n = read(s->fd[0], srv_scratch, SRV_SCRATCH);
+		ssize_t n = read(s->fd[0], srv_w->scratch, SRV_SCRATCH);
 		if (n > 0)
 			continue;
 		if (n < 0 && errno == EINTR)

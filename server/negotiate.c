@@ -282,7 +282,6 @@ srv_nego_run(struct srv_session *s)
 		n = read(s->fd[0], s->in + s->in_len, room);
 		if (n > 0) {
 			s->in_len += (uint16_t)n;
-			s->got_bytes = true;
 			if ((size_t)n < room && !s->hup[0])
 				s->rd[0] = false;
 			continue;
@@ -293,8 +292,13 @@ srv_nego_run(struct srv_session *s)
 			s->rd[0] = false;
 			return;
 		}
-		/* EOF or error before the request was complete. */
-		srv_session_end(s, s->got_bytes ? SRV_R_MALFORMED : SRV_R_ERROR);
+		/* A clean EOF between messages (a probe that reads the method
+		 * choice and leaves, a port check) is a close, not an error;
+		 * one in the middle of a message is a broken message. */
+		if (n == 0)
+			srv_session_end(s, s->in_len == 0 ? SRV_R_CLOSED : SRV_R_MALFORMED);
+		else
+			srv_session_end(s, SRV_R_ERROR);
 		return;
 	}
 }

@@ -190,6 +190,7 @@ enum srv_result {
 	SRV_R_BAD_VERSION,
 	SRV_R_MALFORMED,
 	SRV_R_TIMEOUT,
+	SRV_R_CLOSED,        /* the client left between negotiation messages */
 	SRV_R_ERROR,
 };
 
@@ -225,7 +226,6 @@ struct srv_session {
 	bool hup[2];                         /* peer shut down its side */
 	uint8_t state, proto, cmd, result;
 	bool on_again;
-	bool got_bytes;
 	uint8_t out_len;
 	uint16_t in_len;
 	struct srv_tnode timer;

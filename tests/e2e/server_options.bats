@@ -46,6 +46,7 @@ sc() {
 }
 
 @test "options: --deny-dest refuses destinations in the CIDR (reply 0x02, result=not-allowed)" {
+	SOCKSIFYD_WRAP=(with_hosts_file "$(loopback_hosts)")
 	start_socksifyd --deny-dest 127.0.0.0/8
 	start_http_server
 	start_http_server ::1
@@ -53,10 +54,10 @@ sc() {
 	assert_failure
 	assert_session "target=127.0.0.2:$HTTP_PORT" result=not-allowed
 	# A name that resolves into the denied range is refused too.
-	run sc connect --proxy "127.0.0.1:$SOCKSIFYD_PORT" --target "localhost:$HTTP_PORT" --http /
+	run sc connect --proxy "127.0.0.1:$SOCKSIFYD_PORT" --target "$V4NAME:$HTTP_PORT" --http /
 	assert_failure 3
 	assert_line "reply=2 bound=0.0.0.0:0"
-	assert_session "target=localhost:$HTTP_PORT" result=not-allowed
+	assert_session "target=$V4NAME:$HTTP_PORT" result=not-allowed
 	# Outside the CIDR is fine.
 	run curl -sS --max-time 5 --socks5 "127.0.0.1:$SOCKSIFYD_PORT" "http://[::1]:$HTTP_PORT/"
 	assert_success

@@ -18,13 +18,17 @@ pysocks() {
 }
 
 @test "PySocks: CONNECT with rdns off (client resolves, IPv4 sent)" {
+	local hosts
+	hosts="$(loopback_hosts)"
 	start_socksifyd
 	start_http_server
-	run pysocks tcp --proxy "127.0.0.1:$SOCKSIFYD_PORT" --target "localhost:$HTTP_PORT"
+	# The client resolves the name, in a namespace where it means 127.0.0.1.
+	run with_hosts_file "$hosts" timeout 30 "$PYTHON" "$TOOLS/pysocks_client.py" \
+		tcp --proxy "127.0.0.1:$SOCKSIFYD_PORT" --target "$V4NAME:$HTTP_PORT"
 	assert_success
 	assert_output "$HTTP_BODY"
 	assert_session proto=socks5 cmd=connect "target=127.0.0.1:$HTTP_PORT" result=ok
-	refute_session "target=localhost:$HTTP_PORT"
+	refute_session "target=$V4NAME:$HTTP_PORT"
 }
 
 @test "PySocks: CONNECT with rdns on (name sent to the proxy)" {
@@ -80,9 +84,10 @@ pysocks() {
 }
 
 @test "PySocks: UDP with rdns sends the name, the relay resolves it" {
+	SOCKSIFYD_WRAP=(with_hosts_file "$(loopback_hosts)")
 	start_socksifyd
 	start_udp_echo
-	run pysocks udp --rdns --count 2 --proxy "127.0.0.1:$SOCKSIFYD_PORT" --target "localhost:$UDP_PORT"
+	run pysocks udp --rdns --count 2 --proxy "127.0.0.1:$SOCKSIFYD_PORT" --target "$V4NAME:$UDP_PORT"
 	assert_success
 	assert_line --partial "udp ok 2 from"
 	[ "$(wc -l <"$UDP_LOG")" -eq 2 ]

@@ -38,9 +38,10 @@ sc() {
 }
 
 @test "UDP: a domain destination is resolved by the relay; the reply carries the real source" {
+	SOCKSIFYD_WRAP=(with_hosts_file "$(loopback_hosts)")
 	start_socksifyd
 	start_udp_echo
-	run sc udp --count 2 --proxy "127.0.0.1:$SOCKSIFYD_PORT" --target "localhost:$UDP_PORT"
+	run sc udp --count 2 --proxy "127.0.0.1:$SOCKSIFYD_PORT" --target "$V4NAME:$UDP_PORT"
 	assert_success
 	# Not the name back: the address the datagram really came from.
 	assert_line "udp ok 2 source=127.0.0.1:$UDP_PORT"

@@ -261,6 +261,17 @@ with_hosts_file() {
 	exec unshare -m sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' "$hosts" "$@"
 }
 
+# loopback_hosts: write a hosts file that gives V4NAME only 127.0.0.1 and
+# print its path.  "localhost" is no such name: a stock Debian /etc/hosts
+# maps it to ::1 as well, and which comes first is the resolver's choice.
+# Use it as SOCKSIFYD_WRAP=(with_hosts_file "$(loopback_hosts)").
+V4NAME=v4only.e2e.test
+loopback_hosts() {
+	local f="$E2E_TMP/hosts.loopback"
+	printf '127.0.0.1\tlocalhost\n127.0.0.1\t%s\n' "$V4NAME" >"$f"
+	echo "$f"
+}
+
 # socksifyd_listen_port HOST: print the port socksifyd reported on stdout
 # for the listener on HOST (e.g. 127.0.0.1 or ::1) of the newest instance.
 socksifyd_listen_port() {

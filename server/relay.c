@@ -1,6 +1,6 @@
 /* relay.c: moving bytes both ways between client and target.
  *
- * A direction starts with plain read()/write() through the shared scratch
+ * A direction starts with plain read()/write() through the loop's scratch
  * buffer, so short exchanges cost no allocation and no extra fds.  Once a
  * read fills the whole buffer the direction is bulk: it gets its own pipe
  * and moves data with splice(), which keeps the bytes in the kernel.
@@ -23,6 +23,8 @@
 #define RELAY_BUDGET (1u << 20)
 #define RELAY_PIPE_SIZE (1 << 20)
 
+/* The pipe size the system last granted; per thread, so loops never
+ * share a written variable. */
 static __thread size_t pipe_cap = 65536;
 
 static void

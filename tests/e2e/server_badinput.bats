@@ -45,7 +45,7 @@ still_serving() {
 }
 
 fds_back() {
-	if ! wait_until 10 test "$(fd_count "$SOCKSIFYD_PID")" -le "$BASE_FDS"; then
+	if ! wait_until 10 fd_count_le "$SOCKSIFYD_PID" "$BASE_FDS"; then
 		echo "fd count $(fd_count "$SOCKSIFYD_PID"), started at $BASE_FDS"
 		ls -l "/proc/$SOCKSIFYD_PID/fd"
 		return 1
@@ -226,7 +226,7 @@ LOCAL=7f000001
 	assert_line "connected 1000"
 	assert_line --regexp '^closed 1000 of 1000 after'
 	fds_back
-	wait_until 10 test "$(session_count result=timeout)" -ge 1000
+	wait_until 10 session_count_is -ge 1000 result=timeout
 	still_serving
 }
 
@@ -270,6 +270,6 @@ LOCAL=7f000001
 	assert_success
 	assert_line "echo ok 64"
 	[ "$(session_count "target=127.0.0.1:$ECHO_PORT" result=ok)" -eq 2 ] ||
-		wait_until 5 test "$(session_count "target=127.0.0.1:$ECHO_PORT" result=ok)" -eq 2
+		wait_until 5 session_count_is -eq 2 "target=127.0.0.1:$ECHO_PORT" result=ok
 	still_serving
 }

@@ -162,7 +162,7 @@ fetch() {
 		"http://127.0.0.1:$HTTP_PORT/echo"
 	assert_success
 	cmp "$E2E_TMP/echo.bin" "$HTTP_ROOT/big.bin"
-	wait_until 5 test "$(session_count proto=socks5 result=ok)" -eq 2
+	wait_until 5 session_count_is -eq 2 proto=socks5 result=ok
 	up="$(session_field up proto=socks5 result=ok)"
 	down="$(session_field down proto=socks5 result=ok)"
 	((up >= 1048576 && up < 1048576 + 1024))

@@ -118,6 +118,61 @@ sc() {
 	stop_pid "$h2" || true
 }
 
+@test "options: --threads 4 reports one port per address and serves through every loop" {
+	start_socksifyd --threads 4 -l 127.0.0.1:0 -l "[::1]:0"
+	start_http_server
+	# One line per listen address, not per loop: the loops share the port.
+	[ "$(grep -c '^listening ' "$SOCKSIFYD_OUT")" -eq 2 ]
+	[ "$(socksifyd_listen_port 127.0.0.1)" = "$SOCKSIFYD_PORT" ]
+	# Four event loops at least (plus the main and resolver threads).
+	[ "$(ls "/proc/$SOCKSIFYD_PID/task" | wc -l)" -ge 5 ]
+	local i
+	for ((i = 0; i < 24; i++)); do
+		run curl -sS --max-time 5 --socks5 "127.0.0.1:$SOCKSIFYD_PORT" "http://127.0.0.1:$HTTP_PORT/"
+		assert_success
+		assert_output "$HTTP_BODY"
+	done
+	run curl -sS --max-time 5 --socks5 "[::1]:$(socksifyd_listen_port ::1)" "http://127.0.0.1:$HTTP_PORT/"
+	assert_success
+	wait_until 5 session_count_is -eq 25 result=ok
+	[ "$(http_request_count)" -eq 25 ]
+}
+
+@test "options: --max-conns is one limit across --threads 4 loops" {
+	start_socksifyd --threads 4 --max-conns 2
+	start_http_server
+	start_tcp_echo
+	local p="127.0.0.1:$SOCKSIFYD_PORT" h1 h2 i
+	start_bg hold1 "$PYTHON" "$TOOLS/socks_client.py" connect --proxy "$p" \
+		--target "127.0.0.1:$ECHO_PORT" --echo 10 --hold 30
+	h1="$BG_PID"
+	wait_for_log "$BG_LOG" '^echo ok' 10
+	start_bg hold2 "$PYTHON" "$TOOLS/socks_client.py" connect --proxy "$p" \
+		--target "127.0.0.1:$ECHO_PORT" --echo 10 --hold 30
+	h2="$BG_PID"
+	wait_for_log "$BG_LOG" '^echo ok' 10
+	# Whichever loop the kernel hands them to, more clients are turned away.
+	for ((i = 0; i < 6; i++)); do
+		run curl -sS --max-time 3 --socks5 "$p" "http://127.0.0.1:$HTTP_PORT/"
+		assert_failure
+	done
+	[ "$(http_request_count)" -eq 0 ]
+	stop_pid "$h1" || true
+	run curl -sS --max-time 5 --socks5 "$p" "http://127.0.0.1:$HTTP_PORT/"
+	assert_success
+	assert_output "$HTTP_BODY"
+	stop_pid "$h2" || true
+}
+
+@test "options: a client that greets and leaves (socksify --check) is logged result=closed" {
+	start_socksifyd
+	run timeout 30 "$LAUNCHER" -p "socks5://127.0.0.1:$SOCKSIFYD_PORT" --check
+	assert_success
+	assert_line --regexp "^hop 1 socks5://127\.0\.0\.1:$SOCKSIFYD_PORT ok [0-9.]+ ms\$"
+	assert_session cmd=- result=closed
+	refute_session result=malformed
+}
+
 @test "options: -u given twice accepts both users" {
 	start_socksifyd -u u1:p1 -u u2:p2
 	start_http_server

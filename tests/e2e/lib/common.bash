@@ -153,6 +153,9 @@ wait_for_log() {
 
 # wait_until SECS CMD [ARGS...]: run CMD every 0.1 s until it succeeds, at
 # most SECS seconds.  Returns 1 on timeout.
+#
+# CMD is run afresh each round: wrap a count in a function (fd_count_le,
+# session_count_is), never in "$(...)", which would be expanded only once.
 wait_until() {
 	local secs="$1" i
 	shift
@@ -198,6 +201,11 @@ stop_pid() {
 }
 
 # fd_count PID: print how many file descriptors PID has open.
+# fd_count_le PID N: true while PID has at most N open fds (for wait_until).
+fd_count_le() {
+	(($(fd_count "$1") <= $2))
+}
+
 fd_count() {
 	ls "/proc/$1/fd" 2>/dev/null | wc -l
 }
@@ -319,6 +327,14 @@ session_filter() {
 # session_filter).
 session_count() {
 	session_filter "$@" | wc -l
+}
+
+# session_count_is OP N [FILTER...]: true when session_count FILTER... OP N
+# holds, OP being a test(1) operator such as -eq or -ge (for wait_until).
+session_count_is() {
+	local op="$1" n="$2"
+	shift 2
+	test "$(session_count "$@")" "$op" "$n"
 }
 
 # session_field NAME FIELD=VALUE...: print the value of field NAME (e.g.

@@ -80,21 +80,10 @@ sfy_curl() {
 
 # ---------------------------------------------------------------- peers
 
-# start_echo_server [HOST]: tools/client_echo.py on HOST (default
-# 127.0.0.1).  Sets ECHO_PID, ECHO_PORT, ECHO_LOG (one line per finished
-# connection: "CLIENT_IP BYTES").
+# start_echo_server [HOST]: the shared echo server (start_tcp_echo in
+# common.bash).  Sets ECHO_PID, ECHO_PORT, ECHO_LOG.
 start_echo_server() {
-	local host="${1:-127.0.0.1}" n
-	n=$(ls "$E2E_TMP"/echo.*.log 2>/dev/null | wc -l)
-	ECHO_LOG="$E2E_TMP/echo.$n.log"
-	: >"$ECHO_LOG"
-	"$PYTHON" "$TOOLS/client_echo.py" --host "$host" \
-		--port-file "$E2E_TMP/echo.$n.port" --log "$ECHO_LOG" \
-		>"$E2E_TMP/echo.$n.err" 2>&1 3>&- </dev/null &
-	ECHO_PID=$!
-	e2e_register "$ECHO_PID" echo "$E2E_TMP/echo.$n.err"
-	wait_for_file "$E2E_TMP/echo.$n.port" 10 || fail "echo server did not start"
-	ECHO_PORT="$(tr -d '[:space:]' <"$E2E_TMP/echo.$n.port")"
+	start_tcp_echo "$@"
 }
 
 # start_httpconnect [--auth USER:PASS] [--status CODE]: tools/httpconnect_proxy.py

@@ -1,17 +1,53 @@
 #!/usr/bin/python3
 """tcp_echo.py: a TCP echo server for the e2e suites.
 
-Usage: tcp_echo.py --host 127.0.0.1|::1 --port-file FILE --log FILE
+Usage: tcp_echo.py --port-file FILE --log FILE [--host 127.0.0.1|::1]
 
-Binds port 0, writes the port (plus newline) to --port-file atomically,
-echoes every byte back on each connection (one thread per connection) and
-appends "SRC_IP SRC_PORT BYTES" to --log when a connection ends.
+Listens on port 0 (backlog 1024, for the many-thread tests), writes the
+port to --port-file atomically, sends every byte back to its sender, closes
+when the sender does, and appends one line per connection to --log
+("SRC_IP SRC_PORT BYTES") when it ends, so a test can count connections
+and bytes.
 """
 import argparse
+import asyncio
 import os
 import socket
 import sys
-import threading
+
+
+async def main_async(args):
+    logf = open(args.log, "a", buffering=1)
+
+    async def handle(reader, writer):
+        peer = writer.get_extra_info("peername")
+        total = 0
+        try:
+            while True:
+                data = await reader.read(65536)
+                if not data:
+                    break
+                total += len(data)
+                writer.write(data)
+                await writer.drain()
+        except OSError:
+            pass
+        finally:
+            logf.write("%s %s %d\n" % (peer[0] if peer else "?",
+                                        peer[1] if peer else "?", total))
+            writer.close()
+
+    fam = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    sock = socket.socket(fam, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((args.host, 0))
+    srv = await asyncio.start_server(handle, sock=sock, backlog=1024)
+    tmp = args.port_file + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("%d\n" % sock.getsockname()[1])
+    os.rename(tmp, args.port_file)
+    async with srv:
+        await srv.serve_forever()
 
 
 def main():
@@ -19,38 +55,8 @@ def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--log", required=True)
-    args = ap.parse_args()
-    fam = socket.AF_INET6 if ":" in args.host else socket.AF_INET
-    ls = socket.socket(fam, socket.SOCK_STREAM)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind((args.host, 0))
-    ls.listen(128)
-    logf = open(args.log, "a", buffering=1)
-    lock = threading.Lock()
-
-    def serve(c, src):
-        n = 0
-        try:
-            while True:
-                data = c.recv(65536)
-                if not data:
-                    break
-                c.sendall(data)
-                n += len(data)
-        except OSError:
-            pass
-        finally:
-            c.close()
-            with lock:
-                logf.write("%s %d %d\n" % (src[0], src[1], n))
-
-    tmp = args.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write("%d\n" % ls.getsockname()[1])
-    os.rename(tmp, args.port_file)
-    while True:
-        c, src = ls.accept()
-        threading.Thread(target=serve, args=(c, src), daemon=True).start()
+    asyncio.run(main_async(ap.parse_args()))
+    return 0
 
 
 if __name__ == "__main__":

@@ -132,15 +132,16 @@ microsocks_connect_count() {
 	grep -cF ": connected to $1:$2" "$MICROSOCKS_LOG"
 }
 
+# count_positive CMD...: true when CMD prints a number above 0 (for
+# wait_until, which runs it afresh each round).
+count_positive() {
+	(($("$@") > 0))
+}
+
 # assert_danted_connect HOST PORT: wait (5 s) until danted logged a CONNECT
 # to HOST:PORT.
 assert_danted_connect() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		(($(danted_connect_count "$1" "$2") > 0)) && return 0
-		sleep 0.05
-	done
-	{
+	wait_until 5 count_positive danted_connect_count "$1" "$2" || {
 		echo "danted logged no connect to $1:$2"
 		cat "$DANTED_LOG"
 	} | fail
@@ -148,12 +149,7 @@ assert_danted_connect() {
 
 # assert_microsocks_connect HOST PORT
 assert_microsocks_connect() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		(($(microsocks_connect_count "$1" "$2") > 0)) && return 0
-		sleep 0.05
-	done
-	{
+	wait_until 5 count_positive microsocks_connect_count "$1" "$2" || {
 		echo "microsocks logged no connect to $1:$2"
 		cat "$MICROSOCKS_LOG"
 	} | fail

@@ -197,12 +197,7 @@ danted_name_count() {
 # assert_danted_name NAME PORT: wait (5 s) until danted logged a CONNECT
 # to NAME.PORT.
 assert_danted_name() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		(($(danted_name_count "$1" "$2") > 0)) && return 0
-		sleep 0.05
-	done
-	{
+	wait_until 5 count_positive danted_name_count "$1" "$2" || {
 		echo "danted logged no connect to $1.$2"
 		cat "$DANTED_LOG"
 	} | fail

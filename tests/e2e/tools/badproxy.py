@@ -32,6 +32,8 @@ import sys
 import threading
 import time
 
+from relay import pump
+
 GARBAGE = b"GARBAGE! this is not a proxy reply\r\n\r\n" * 4
 
 
@@ -86,21 +88,6 @@ def read_socks4_request(sock, first):
             name += c
         host = name.decode("latin-1")
     return host, port
-
-
-def pump(src, dst):
-    try:
-        while True:
-            data = src.recv(65536)
-            if not data:
-                break
-            dst.sendall(data)
-    except OSError:
-        pass
-    try:
-        dst.shutdown(socket.SHUT_WR)
-    except OSError:
-        pass
 
 
 class Bad:

@@ -20,6 +20,8 @@ import socket
 import sys
 import threading
 
+from relay import pump
+
 REASONS = {200: "Connection established", 400: "Bad Request",
            403: "Forbidden", 405: "Method Not Allowed",
            407: "Proxy Authentication Required", 502: "Bad Gateway",
@@ -46,21 +48,6 @@ def split_target(target):
         return host, int(rest.lstrip(":"))
     host, _, port = target.rpartition(":")
     return host, int(port)
-
-
-def pump(src, dst):
-    try:
-        while True:
-            data = src.recv(65536)
-            if not data:
-                break
-            dst.sendall(data)
-    except OSError:
-        pass
-    try:
-        dst.shutdown(socket.SHUT_WR)
-    except OSError:
-        pass
 
 
 class Proxy:

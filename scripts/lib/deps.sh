@@ -7,7 +7,7 @@
 # otherwise the function says what to install and returns 1.
 
 # Everything scripts/test needs; add new peers here.
-SOCKSIFY_TEST_PACKAGES="cmake gcc libc6-dev binutils clang libclang-rt-14-dev make uthash-dev
+SOCKSIFY_TEST_PACKAGES="cmake gcc libc6-dev binutils clang libclang-rt-14-dev llvm make uthash-dev
 bats bats-assert bats-support curl wget python3 python3-socks netcat-openbsd
 dnsutils dante-server dante-client microsocks proxychains4 nodejs tcpdump
 iproute2 procps util-linux netbase valgrind"

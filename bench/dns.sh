@@ -67,8 +67,10 @@ EPORT=$(cat "$BENCH_WORK/echo.port")
 # connection's thread, socksifyd on resolver threads: the same name test
 # through both tells the client's cost from the server's.
 printf '127.0.0.1 localhost %s\n::1 localhost\n' "$TNAME" >"$BENCH_WORK/hosts"
+# exec: started with &, the function runs in a subshell whose PID is $!;
+# exec makes that PID the server's, so cleanup stops the server itself.
 in_hosts_ns() {
-	unshare -m sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' "$BENCH_WORK/hosts" "$@"
+	exec unshare -m sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' "$BENCH_WORK/hosts" "$@"
 }
 NAMETEST=1
 in_hosts_ns "$SD" -l 127.0.0.1:0 --port-file "$BENCH_WORK/sd.port" -q >"$BENCH_WORK/sd.out" 2>&1 &

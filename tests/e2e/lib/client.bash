@@ -90,33 +90,18 @@ start_echo_server() {
 # on 127.0.0.1.  Sets HCP_PID, HCP_PORT, HCP_LOG (one line per CONNECT:
 # "CONNECT TARGET user=U result=R").
 start_httpconnect() {
-	local n
-	n=$(ls "$E2E_TMP"/hcp.*.log 2>/dev/null | wc -l)
-	HCP_LOG="$E2E_TMP/hcp.$n.log"
-	: >"$HCP_LOG"
-	"$PYTHON" "$TOOLS/httpconnect_proxy.py" --port-file "$E2E_TMP/hcp.$n.port" \
-		--log "$HCP_LOG" "$@" >"$E2E_TMP/hcp.$n.err" 2>&1 3>&- </dev/null &
-	HCP_PID=$!
-	e2e_register "$HCP_PID" httpconnect "$E2E_TMP/hcp.$n.err"
-	wait_for_file "$E2E_TMP/hcp.$n.port" 10 || fail "httpconnect proxy did not start"
-	HCP_PORT="$(tr -d '[:space:]' <"$E2E_TMP/hcp.$n.port")"
+	start_port_tool hcp "$PYTHON" "$TOOLS/httpconnect_proxy.py" "$@"
+	HCP_PID=$TOOL_PID HCP_PORT=$TOOL_PORT HCP_LOG=$TOOL_LOG
 }
 
 # start_badproxy MODE [--code N] [--delay S]: tools/badproxy.py on
 # 127.0.0.1.  Sets BAD_PID, BAD_PORT, BAD_LOG ("conn N mode=M first=HEX",
 # "target N HOST:PORT").
 start_badproxy() {
-	local mode="$1" n
+	local mode="$1"
 	shift
-	n=$(ls "$E2E_TMP"/bad.*.log 2>/dev/null | wc -l)
-	BAD_LOG="$E2E_TMP/bad.$n.log"
-	: >"$BAD_LOG"
-	"$PYTHON" "$TOOLS/badproxy.py" --mode "$mode" --port-file "$E2E_TMP/bad.$n.port" \
-		--log "$BAD_LOG" "$@" >"$E2E_TMP/bad.$n.err" 2>&1 3>&- </dev/null &
-	BAD_PID=$!
-	e2e_register "$BAD_PID" badproxy "$E2E_TMP/bad.$n.err"
-	wait_for_file "$E2E_TMP/bad.$n.port" 10 || fail "badproxy did not start"
-	BAD_PORT="$(tr -d '[:space:]' <"$E2E_TMP/bad.$n.port")"
+	start_port_tool bad "$PYTHON" "$TOOLS/badproxy.py" --mode "$mode" "$@"
+	BAD_PID=$TOOL_PID BAD_PORT=$TOOL_PORT BAD_LOG=$TOOL_LOG
 }
 
 # ---------------------------------------------------------------- proofs

@@ -374,29 +374,39 @@ refute_session() {
 
 # ---------------------------------------------------------------- peers
 
+# start_port_tool KIND CMD [ARGS...]: run CMD, a peer that listens on port
+# 0, in the background with --port-file and --log added; its stderr goes
+# to $E2E_TMP/KIND.N.err.  Sets TOOL_PID, TOOL_PORT and TOOL_LOG; fails the
+# test when no port appears within 10 s.  The start_* helpers below are
+# this with their own variable names.
+start_port_tool() {
+	local kind="$1" n base
+	shift
+	n=$(ls "$E2E_TMP/$kind".*.log 2>/dev/null | wc -l)
+	base="$E2E_TMP/$kind.$n"
+	TOOL_LOG="$base.log"
+	: >"$TOOL_LOG"
+	"$@" --port-file "$base.port" --log "$TOOL_LOG" >"$base.err" 2>&1 3>&- </dev/null &
+	TOOL_PID=$!
+	e2e_register "$TOOL_PID" "$kind" "$base.err"
+	wait_for_file "$base.port" 10 || fail "$kind did not start"
+	TOOL_PORT="$(tr -d '[:space:]' <"$base.port")"
+}
+
 # start_http_server [HOST]: start tools/httpd.py on HOST (127.0.0.1 or ::1,
 # default 127.0.0.1), port 0, serving $HTTP_ROOT which holds index.html
 # (body $HTTP_BODY, a unique line) and big.bin (1 MiB).  POST /echo returns
 # the request body.  Sets HTTP_PID, HTTP_PORT, HTTP_HOST, HTTP_LOG (one line
 # per request: "METHOD PATH CLIENT_IP"), HTTP_ROOT, HTTP_BODY.
 start_http_server() {
-	local host="${1:-127.0.0.1}" n
-	n=$(ls "$E2E_TMP"/http.*.log 2>/dev/null | wc -l)
-	HTTP_ROOT="$E2E_TMP/http.$n"
-	mkdir -p "$HTTP_ROOT"
+	local host="${1:-127.0.0.1}"
+	HTTP_ROOT="$(mktemp -d "$E2E_TMP/www.XXXXXX")"
 	HTTP_BODY="socksify-e2e-body-$RANDOM$RANDOM"
 	echo "$HTTP_BODY" >"$HTTP_ROOT/index.html"
 	head -c 1048576 /dev/urandom >"$HTTP_ROOT/big.bin"
-	HTTP_LOG="$E2E_TMP/http.$n.log"
 	HTTP_HOST="$host"
-	: >"$HTTP_LOG"
-	"$PYTHON" "$TOOLS/httpd.py" --host "$host" --root "$HTTP_ROOT" \
-		--port-file "$E2E_TMP/http.$n.port" --log "$HTTP_LOG" \
-		>"$E2E_TMP/http.$n.err" 2>&1 3>&- </dev/null &
-	HTTP_PID=$!
-	e2e_register "$HTTP_PID" httpd "$E2E_TMP/http.$n.err"
-	wait_for_file "$E2E_TMP/http.$n.port" 10 || fail "httpd did not start"
-	HTTP_PORT="$(tr -d '[:space:]' <"$E2E_TMP/http.$n.port")"
+	start_port_tool http "$PYTHON" "$TOOLS/httpd.py" --host "$host" --root "$HTTP_ROOT"
+	HTTP_PID=$TOOL_PID HTTP_PORT=$TOOL_PORT HTTP_LOG=$TOOL_LOG
 }
 
 # http_request_count [PATH]: print how many requests the newest HTTP server
@@ -413,18 +423,9 @@ http_request_count() {
 # 127.0.0.1; ::1 for IPv6), port 0.  Sets UDP_PID, UDP_PORT, UDP_HOST,
 # UDP_LOG (one line per datagram: "SRC_IP SRC_PORT LENGTH").
 start_udp_echo() {
-	local host="${1:-127.0.0.1}" n
-	n=$(ls "$E2E_TMP"/udp.*.log 2>/dev/null | wc -l)
-	UDP_LOG="$E2E_TMP/udp.$n.log"
-	UDP_HOST="$host"
-	: >"$UDP_LOG"
-	"$PYTHON" "$TOOLS/udp_echo.py" --host "$host" \
-		--port-file "$E2E_TMP/udp.$n.port" --log "$UDP_LOG" \
-		>"$E2E_TMP/udp.$n.err" 2>&1 3>&- </dev/null &
-	UDP_PID=$!
-	e2e_register "$UDP_PID" udp_echo "$E2E_TMP/udp.$n.err"
-	wait_for_file "$E2E_TMP/udp.$n.port" 10 || fail "udp_echo did not start"
-	UDP_PORT="$(tr -d '[:space:]' <"$E2E_TMP/udp.$n.port")"
+	UDP_HOST="${1:-127.0.0.1}"
+	start_port_tool udp "$PYTHON" "$TOOLS/udp_echo.py" --host "$UDP_HOST"
+	UDP_PID=$TOOL_PID UDP_PORT=$TOOL_PORT UDP_LOG=$TOOL_LOG
 }
 
 # start_danted [--user] [EXTRA_CONFIG_LINE...]: start Dante's server on
@@ -512,16 +513,7 @@ start_bg() {
 # ECHO_PORT, ECHO_HOST, ECHO_LOG (one line per finished connection:
 # "SRC_IP SRC_PORT BYTES").
 start_tcp_echo() {
-	local host="${1:-127.0.0.1}" n
-	n=$(ls "$E2E_TMP"/echo.*.log 2>/dev/null | wc -l)
-	ECHO_LOG="$E2E_TMP/echo.$n.log"
-	ECHO_HOST="$host"
-	: >"$ECHO_LOG"
-	"$PYTHON" "$TOOLS/tcp_echo.py" --host "$host" \
-		--port-file "$E2E_TMP/echo.$n.port" --log "$ECHO_LOG" \
-		>"$E2E_TMP/echo.$n.err" 2>&1 3>&- </dev/null &
-	ECHO_PID=$!
-	e2e_register "$ECHO_PID" tcp_echo "$E2E_TMP/echo.$n.err"
-	wait_for_file "$E2E_TMP/echo.$n.port" 10 || fail "tcp_echo did not start"
-	ECHO_PORT="$(tr -d '[:space:]' <"$E2E_TMP/echo.$n.port")"
+	ECHO_HOST="${1:-127.0.0.1}"
+	start_port_tool echo "$PYTHON" "$TOOLS/tcp_echo.py" --host "$ECHO_HOST"
+	ECHO_PID=$TOOL_PID ECHO_PORT=$TOOL_PORT ECHO_LOG=$TOOL_LOG
 }

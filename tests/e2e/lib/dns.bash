@@ -226,15 +226,8 @@ tsan_build() {
 # /etc/hosts is $PROXY_HOSTS.  Sets HCP_PID, HCP_PORT, HCP_LOG ("CONNECT
 # TARGET user=U result=R" per request).
 start_proxy_httpconnect() {
-	HCP_LOG="$E2E_TMP/hcp.log"
-	: >"$HCP_LOG"
-	with_hosts_file "$PROXY_HOSTS" "$PYTHON" "$TOOLS/httpconnect_proxy.py" \
-		--port-file "$E2E_TMP/hcp.port" --log "$HCP_LOG" \
-		>"$E2E_TMP/hcp.err" 2>&1 3>&- </dev/null &
-	HCP_PID=$!
-	e2e_register "$HCP_PID" httpconnect "$E2E_TMP/hcp.err"
-	wait_for_file "$E2E_TMP/hcp.port" 10 || fail "httpconnect proxy did not start"
-	HCP_PORT="$(tr -d '[:space:]' <"$E2E_TMP/hcp.port")"
+	start_port_tool hcp with_hosts_file "$PROXY_HOSTS" "$PYTHON" "$TOOLS/httpconnect_proxy.py"
+	HCP_PID=$TOOL_PID HCP_PORT=$TOOL_PORT HCP_LOG=$TOOL_LOG
 }
 
 # drun CMD [ARGS...]: bats' run with stdout alone in $output (so library

@@ -32,7 +32,7 @@ import sys
 import threading
 import time
 
-from relay import pump
+from relay import serve, tunnel
 
 GARBAGE = b"GARBAGE! this is not a proxy reply\r\n\r\n" * 4
 
@@ -95,7 +95,6 @@ class Bad:
         self.args = args
         self.logf = open(args.log, "a", buffering=1)
         self.lock = threading.Lock()
-        self.n = 0
 
     def note(self, text):
         with self.lock:
@@ -173,26 +172,10 @@ class Bad:
             return
         with tsock:
             sock.sendall(ok_reply)
-            t = threading.Thread(target=pump, args=(tsock, sock), daemon=True)
-            t.start()
-            pump(sock, tsock)
-            t.join()
+            tunnel(sock, tsock)
 
     def serve(self):
-        fam = socket.AF_INET6 if ":" in self.args.host else socket.AF_INET
-        lsock = socket.socket(fam, socket.SOCK_STREAM)
-        lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        lsock.bind((self.args.host, 0))
-        lsock.listen(128)
-        tmp = self.args.port_file + ".tmp"
-        with open(tmp, "w") as f:
-            f.write("%d\n" % lsock.getsockname()[1])
-        os.rename(tmp, self.args.port_file)
-        while True:
-            sock, _ = lsock.accept()
-            self.n += 1
-            threading.Thread(target=self.handle, args=(sock, self.n),
-                             daemon=True).start()
+        serve(self.args.host, self.args.port_file, self.handle)
 
 
 def main():

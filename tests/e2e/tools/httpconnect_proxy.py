@@ -20,7 +20,7 @@ import socket
 import sys
 import threading
 
-from relay import pump
+from relay import serve, tunnel
 
 REASONS = {200: "Connection established", 400: "Bad Request",
            403: "Forbidden", 405: "Method Not Allowed",
@@ -119,26 +119,11 @@ class Proxy:
                 csock.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
                 if extra:
                     tsock.sendall(extra)
-                t = threading.Thread(target=pump, args=(tsock, csock),
-                                     daemon=True)
-                t.start()
-                pump(csock, tsock)
-                t.join()
+                tunnel(csock, tsock)
 
     def serve(self):
-        fam = socket.AF_INET6 if ":" in self.args.host else socket.AF_INET
-        lsock = socket.socket(fam, socket.SOCK_STREAM)
-        lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        lsock.bind((self.args.host, 0))
-        lsock.listen(128)
-        tmp = self.args.port_file + ".tmp"
-        with open(tmp, "w") as f:
-            f.write("%d\n" % lsock.getsockname()[1])
-        os.rename(tmp, self.args.port_file)
-        while True:
-            csock, _ = lsock.accept()
-            threading.Thread(target=self.handle, args=(csock,),
-                             daemon=True).start()
+        serve(self.args.host, self.args.port_file,
+              lambda sock, _n: self.handle(sock))
 
 
 def main():

@@ -118,16 +118,69 @@ line_at(const char *p, const char *end, const char **next)
 	return n;
 }
 
+/* Appends to a caller's buffer; past cap it only counts, so the encoder
+ * needs no buffer of its own (it runs on the small stacks of hooks). */
+struct appender {
+	uint8_t *buf;
+	size_t cap, n;
+};
+
+static void
+append(struct appender *a, const void *s, size_t n)
+{
+	if (a->n + n <= a->cap)
+		memcpy(a->buf + a->n, s, n);
+	a->n += n;
+}
+
+static void
+append_str(struct appender *a, const char *s)
+{
+	append(a, s, strlen(s));
+}
+
+/* Base64 of bytes fed in pieces (user, ':', pass), without gathering them
+ * in one buffer first. */
+struct b64_stream {
+	uint8_t q[3];
+	unsigned nq;
+};
+
+static void
+b64_feed(struct appender *a, struct b64_stream *st, const void *p, size_t n)
+{
+	const uint8_t *s = p;
+	char out[5]; /* b64_encode ends with a NUL */
+
+	for (size_t i = 0; i < n; i++) {
+		st->q[st->nq++] = s[i];
+		if (st->nq < 3)
+			continue;
+		b64_encode(out, st->q, 3);
+		append(a, out, 4);
+		st->nq = 0;
+	}
+}
+
+static void
+b64_end(struct appender *a, struct b64_stream *st)
+{
+	char out[5]; /* b64_encode ends with a NUL */
+
+	if (st->nq == 0)
+		return;
+	b64_encode(out, st->q, st->nq);
+	append(a, out, 4);
+	st->nq = 0;
+}
+
 ssize_t
 wire_enc_http_connect(uint8_t *buf, size_t cap, const struct http_connect_req *req)
 {
+	struct appender a = { .buf = buf, .cap = cap, .n = 0 };
 	char host[ADDR_STRLEN];
-	char cred[2 * WIRE_USER_MAX + 2];
-	char b64[((sizeof(cred) + 2) / 3) * 4 + 1];
-	char head[2 * ADDR_STRLEN + sizeof(b64) + 96];
 	struct wire_addr check;
 	const char *why;
-	int n;
 
 	if (req->dst.type == WIRE_ATYP_NAME &&
 	    !wire_name_ok(req->dst.u.name, req->dst.name_len))
@@ -141,26 +194,31 @@ wire_enc_http_connect(uint8_t *buf, size_t cap, const struct http_connect_req *r
 	if (addr_parse_hostport(host, false, &check, &why) != 0 ||
 	    check.type != req->dst.type)
 		return -1;
+	append_str(&a, "CONNECT ");
+	append_str(&a, host);
+	append_str(&a, " HTTP/1.1\r\nHost: ");
+	append_str(&a, host);
+	append_str(&a, "\r\n");
 	if (req->user[0] != '\0') {
-		int cl;
+		struct b64_stream st = { .nq = 0 };
+		size_t ul = strnlen(req->user, sizeof(req->user));
+		size_t pl = strnlen(req->pass, sizeof(req->pass));
+
 		/* RFC 7617: a user id with a colon cannot be told apart. */
-		if (strchr(req->user, ':') != NULL)
+		if (memchr(req->user, ':', ul) != NULL || ul > WIRE_USER_MAX ||
+		    pl > WIRE_USER_MAX)
 			return -1;
-		cl = snprintf(cred, sizeof(cred), "%s:%s", req->user, req->pass);
-		if (cl < 0 || (size_t)cl >= sizeof(cred))
-			return -1;
-		b64_encode(b64, (const uint8_t *)cred, (size_t)cl);
-		n = snprintf(head, sizeof(head),
-		    "CONNECT %s HTTP/1.1\r\nHost: %s\r\n"
-		    "Proxy-Authorization: Basic %s\r\n\r\n", host, host, b64);
-	} else {
-		n = snprintf(head, sizeof(head),
-		    "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", host, host);
+		append_str(&a, "Proxy-Authorization: Basic ");
+		b64_feed(&a, &st, req->user, ul);
+		b64_feed(&a, &st, ":", 1);
+		b64_feed(&a, &st, req->pass, pl);
+		b64_end(&a, &st);
+		append_str(&a, "\r\n");
 	}
-	if (n < 0 || (size_t)n >= sizeof(head) || (size_t)n > cap)
+	append_str(&a, "\r\n");
+	if (a.n > cap)
 		return -1;
-	memcpy(buf, head, (size_t)n);
-	return n;
+	return (ssize_t)a.n;
 }
 
 static int

@@ -83,6 +83,15 @@ cfg_defaults(struct cfg *c)
 	c->dns_cache_size = CFG_DNS_CACHE_DEFAULT;
 }
 
+enum cfg_dns
+cfg_effective_dns(const struct cfg *c)
+{
+	for (unsigned i = 0; i < c->nproxies; i++)
+		if (c->proxies[i].remote_names)
+			return CFG_DNS_REMOTE;
+	return c->dns;
+}
+
 const char *
 cfg_chain_name(enum cfg_chain m)
 {

@@ -33,7 +33,7 @@ print_dns(const struct cfg *cfg)
 	bool any = cfg->chain == CFG_CHAIN_RANDOM || cfg->chain == CFG_CHAIN_ROUND_ROBIN ||
 	    cfg->chain == CFG_CHAIN_DYNAMIC;
 
-	if (cfg->dns == CFG_DNS_LOCAL) {
+	if (cfg_effective_dns(cfg) == CFG_DNS_LOCAL) {
 		printf("dns local: names are resolved on this machine\n");
 		return;
 	}
@@ -55,7 +55,7 @@ probe_hops(const struct cfg *cfg)
 	int rc = 0;
 
 	for (unsigned i = 0; i < cfg->nproxies; i++) {
-		char name[ADDR_STRLEN + 16], why[2 * HS_WHY_MAX];
+		char name[ADDR_STRLEN + 16], why[256];
 		struct timespec a, b;
 		int fd;
 

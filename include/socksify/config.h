@@ -91,6 +91,9 @@ int cfg_set_chain(struct cfg *c, const char *urls, char *err, size_t errlen);
 
 /* Parses a level name (error, warn, info, debug, and none/quiet).  -1 if
  * unknown. */
+/* The dns mode in force: remote when any hop is socks5h:// (whose promise
+ * is that names always go to the proxy), else what the config says. */
+enum cfg_dns cfg_effective_dns(const struct cfg *c);
 int cfg_log_level_parse(const char *s);
 const char *cfg_log_level_name(enum cfg_log l);
 const char *cfg_chain_name(enum cfg_chain m);

@@ -10,7 +10,11 @@
  * reused as late as possible, and a pinned address is never reused.  If
  * every name is pinned, a new name is refused.
  *
- * Thread-safe (one mutex); after fork() the child keeps the parent's map.
+ * Thread-safe: one mutex, with fork handlers, so the child of a threaded
+ * program keeps the parent's map and can use it at once.  Releasing,
+ * copying and reading a held pin take no lock (dns_map_unpin, _repin,
+ * _pin_name).  Nothing here exits or aborts: a failed allocation is a
+ * failed call.
  */
 #ifndef SOCKSIFY_DNSMAP_H
 #define SOCKSIFY_DNSMAP_H
@@ -25,13 +29,15 @@
 /* Sets the ranges and the bound.  Ranges must leave room for at least
  * 256 addresses; cap is clipped to half the range size.  Until it is
  * called the map uses the configuration defaults (config.h).  Returns 0 or -1 with
- * *why set.  May be called again to reconfigure an empty map. */
+ * *why set.  May be called again: the map is then emptied as by
+ * dns_map_reset(). */
 int dns_map_setup(const struct addr_cidr *v4, const struct addr_cidr *v6,
     size_t cap, const char **why);
 
-/* Returns the index for name (creating it when new), or 0 when the map is
- * full of pinned names or memory ran out.  Names are compared without
- * case and without a trailing dot. */
+/* Returns the index for name (creating it when new), or 0 with errno
+ * EAGAIN when the map is full of pinned names, ENOMEM when memory ran out,
+ * EINVAL for an empty or over-long name.  Names are compared without case
+ * and without a trailing dot. */
 uint32_t dns_map_get(const char *name);
 
 /* If sa is a stand-in address that maps to a live name, copies the name
@@ -45,8 +51,31 @@ bool dns_map_in_range(const struct sockaddr *sa);
 void dns_map_addr4(uint32_t idx, uint8_t out[4]);
 void dns_map_addr6(uint32_t idx, uint8_t out[16]);
 
-/* An open socket starts (delta 1) or stops (delta -1) using the stand-in
- * sa: a name with users is never forgotten.  Other addresses: no-op. */
+/* Pins the live name that stand-in sa stands for, so the map never
+ * forgets it while a socket uses it.  Returns an opaque pin, or NULL when
+ * sa is no live stand-in.  Takes the map's lock: not for signal handlers. */
+void *dns_map_pin(const struct sockaddr *sa);
+
+/* Releases a pin: lock-free and async-signal-safe (an atomic decrement),
+ * so close() may call it from a signal handler that interrupted this
+ * thread inside the map's lock.  NULL is a no-op.  Each pin is released
+ * once; the name may be forgotten as soon as its last pin goes. */
+void dns_map_unpin(void *pin);
+
+/* Takes one more pin on a name the caller already holds a pin for (a
+ * socket record copied by dup(), say).  Lock-free and async-signal-safe;
+ * the new pin is released with dns_map_unpin like any other.  The caller's
+ * own pin must stay held until this returns. */
+void dns_map_repin(void *pin);
+
+/* The name a pin holds (normalised, NUL terminated).  Lock-free; the
+ * string stays valid and unchanged for as long as the pin is held. */
+const char *dns_map_pin_name(const void *pin);
+
+/* The older form of pinning, by address: delta 1 pins the name sa stands
+ * for, delta -1 releases one pin of it (never below zero).  Both take the
+ * lock, so a release from a signal handler can deadlock: use dns_map_pin
+ * and dns_map_unpin instead.  Other addresses: no-op. */
 void dns_map_ref_addr(const struct sockaddr *sa, int delta);
 
 /* Figures for tests and --check. */
@@ -54,7 +83,9 @@ size_t dns_map_count(void);
 size_t dns_map_capacity(void);
 void dns_map_ranges(struct addr_cidr *v4, struct addr_cidr *v6);
 
-/* Forgets every name (tests only). */
+/* Forgets every name (tests only).  A pinned name leaves the map too (its
+ * address may be handed out again) but its memory stays until it is
+ * unpinned, so outstanding pins remain safe to release. */
 void dns_map_reset(void);
 
 #endif

@@ -18,8 +18,11 @@ struct hosts_addrs {
 
 /* Looks name up (case-insensitively) in the hosts file; "localhost" and
  * names ending in ".localhost" always answer 127.0.0.1 and ::1.  The file
- * is read again whenever its size, time or inode changes.  Returns true
- * when the name is there (with at least one address). */
+ * is read again whenever its size, time or inode changes, or when the last
+ * reading could not finish (no memory, no fd).  A name whose entry could
+ * not be stored for want of memory is simply not there.  Returns true when
+ * the name is there (with at least one address).  Thread-safe, with fork
+ * handlers; never exits or aborts. */
 bool hosts_lookup(const char *name, struct hosts_addrs *out);
 
 /* Finds the first name for an address (family AF_INET or AF_INET6). */

@@ -1,14 +1,38 @@
-/* resolve.c: getaddrinfo and friends with names kept for the proxy. */
+/* resolve.c: getaddrinfo and friends with names kept for the proxy.
+ *
+ * Locks and fork().  Three mutexes sit behind these functions: the name
+ * map's (dnsmap.c), the hosts file's (hostsfile.c) and the set of our
+ * addrinfo lists (blocks_lock, here).  Each file registers fork handlers
+ * for its own lock, once (pthread_once), from a constructor and in any
+ * case before the lock's first use: prepare takes the lock, the parent
+ * releases it, the child makes it anew.  libc runs prepare handlers in the
+ * reverse order of registration; the constructors' priorities register
+ * map, hosts file, blocks, so fork() takes blocks_lock, then the hosts
+ * lock, then the map lock.  (Only when a hook runs before our constructors
+ * does first use decide the order instead.)  No order can deadlock, since
+ * each lock is a leaf: no code holds one of them while it takes any other
+ * lock of the library, and code under them calls only into libc (malloc,
+ * stdio, stat), whose own fork locks are taken after every prepare
+ * handler.  Code elsewhere that calls in here while holding a lock of its
+ * own must register its handlers later (a constructor without priority
+ * does), so that its prepare runs first: outer locks before inner ones.
+ */
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netinet/in.h>
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* uthash would call exit() inside the host program when an allocation
+ * fails.  Non-fatal mode leaves the set as it was and calls
+ * uthash_nonfatal_oom, which notes it; adds run under blocks_lock. */
+#define HASH_NONFATAL_OOM 1
+#define uthash_nonfatal_oom(elt) ((void)(elt), blocks_add_failed = true)
 #include <uthash.h>
 
 #include "dnsmap.h"
@@ -29,11 +53,94 @@ struct ai_block {
 
 static struct ai_block *blocks;
 static pthread_mutex_t blocks_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool blocks_add_failed;  /* set by uthash under blocks_lock */
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void fork_prepare(void) { pthread_mutex_lock(&blocks_lock); }
+static void fork_parent(void) { pthread_mutex_unlock(&blocks_lock); }
+
+static void
+fork_child(void)
+{
+	/* The set is whole (prepare held the lock); the child's lists are
+	 * still ours to free, and the lock is made anew (released first for
+	 * lock-tracking tools, as in dnsmap.c). */
+	pthread_mutex_unlock(&blocks_lock);
+	pthread_mutex_init(&blocks_lock, NULL);
+}
+
+static void
+register_atfork(void)
+{
+	(void)pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+/* Registered from a constructor, before the program has threads: libc
+ * skips handlers registered while a fork() in another thread is under way.
+ * The priority makes this the last of the three (see the top). */
+static void __attribute__((constructor(103)))
+register_early(void)
+{
+	pthread_once(&atfork_once, register_atfork);
+}
+
+/* The pthread_once covers a hook that runs before our constructor.  It is
+ * never called with blocks_lock held: some libcs keep the handler list
+ * locked while prepare waits for blocks_lock. */
+static void
+lock_blocks(void)
+{
+	pthread_once(&atfork_once, register_atfork);
+	pthread_mutex_lock(&blocks_lock);
+}
+
+static void
+unlock_blocks(void)
+{
+	pthread_mutex_unlock(&blocks_lock);
+}
 
 struct ai_want {
 	int socktype, protocol;
 	uint16_t port;
 };
+
+/* Looks service up in /etc/services (a local file, not the network) for
+ * proto.  The entry is parsed into a heap buffer, grown while libc says
+ * ERANGE, to keep hooks' stacks small.  Returns 0 with *port (host order),
+ * 1 when there is no such service, or EAI_MEMORY. */
+static int
+service_port(const char *service, const char *proto, char **buf, size_t *cap,
+    uint16_t *port)
+{
+	struct servent se, *sp;
+	char *nb;
+	int rc;
+
+	if (*buf == NULL) {
+		*buf = malloc(1024);
+		if (*buf == NULL)
+			return EAI_MEMORY;
+		*cap = 1024;
+	}
+	for (;;) {
+		sp = NULL;
+		rc = getservbyname_r(service, proto, &se, *buf, *cap, &sp);
+		if (rc != ERANGE)
+			break;
+		if (*cap >= 64 * 1024)
+			return 1;   /* no sane entry is this long */
+		nb = realloc(*buf, *cap * 2);
+		if (nb == NULL)
+			return EAI_MEMORY;
+		*buf = nb;
+		*cap *= 2;
+	}
+	if (rc != 0 || sp == NULL)
+		return 1;
+	*port = ntohs((uint16_t)sp->s_port);
+	return 0;
+}
 
 /* Works out the (socktype, protocol, port) triples a hint and a service
  * ask for, as libc does for a numeric host.  Returns how many, or a
@@ -50,7 +157,9 @@ service_triples(const char *service, const struct addrinfo *hints, struct ai_wan
 	int proto = hints ? hints->ai_protocol : 0;
 	int flags = hints ? hints->ai_flags : 0;
 	long numeric = -1;
-	int n = 0;
+	int n = 0, rc;
+	char *sbuf = NULL;
+	size_t scap = 0;
 
 	if (service != NULL && *service != '\0') {
 		char *end;
@@ -61,8 +170,6 @@ service_triples(const char *service, const struct addrinfo *hints, struct ai_wan
 			return EAI_NONAME;
 	}
 	for (size_t i = 0; i < 3; i++) {
-		struct servent se, *sp = NULL;
-		char sbuf[1024];
 		uint16_t port = 0;
 
 		if (st != 0 && st != kinds[i].st)
@@ -77,11 +184,14 @@ service_triples(const char *service, const struct addrinfo *hints, struct ai_wan
 			if (numeric >= 0) {
 				port = (uint16_t)numeric;
 			} else {
-				/* /etc/services: a local file, not the network. */
-				if (getservbyname_r(service, kinds[i].name, &se, sbuf,
-				    sizeof(sbuf), &sp) != 0 || sp == NULL)
+				rc = service_port(service, kinds[i].name, &sbuf, &scap,
+				    &port);
+				if (rc == EAI_MEMORY) {
+					n = EAI_MEMORY;
+					goto out;
+				}
+				if (rc != 0)
 					continue;
-				port = ntohs((uint16_t)sp->s_port);
 			}
 		}
 		out[n].socktype = kinds[i].st;
@@ -90,7 +200,9 @@ service_triples(const char *service, const struct addrinfo *hints, struct ai_wan
 		n++;
 	}
 	if (n == 0)
-		return service != NULL && *service != '\0' ? EAI_SERVICE : EAI_SOCKTYPE;
+		n = service != NULL && *service != '\0' ? EAI_SERVICE : EAI_SOCKTYPE;
+out:
+	free(sbuf);
 	return n;
 }
 
@@ -105,6 +217,7 @@ make_list(const uint8_t (*v4)[4], size_t nv4, const uint8_t (*v6)[16], size_t nv
 	struct sockaddr_in6 *sas;
 	char *cn = NULL;
 	size_t k = 0;
+	bool added;
 
 	if (naddr == 0)
 		return EAI_NONAME;
@@ -144,9 +257,16 @@ make_list(const uint8_t (*v4)[4], size_t nv4, const uint8_t (*v6)[16], size_t nv
 	}
 	b->ai[0].ai_canonname = cn;
 	b->key = b->ai;
-	pthread_mutex_lock(&blocks_lock);
+	lock_blocks();
+	blocks_add_failed = false;
 	HASH_ADD_PTR(blocks, key, b);
-	pthread_mutex_unlock(&blocks_lock);
+	added = !blocks_add_failed;
+	unlock_blocks();
+	if (!added) {
+		/* Not in the set, freeaddrinfo could not tell it is ours. */
+		free(b);
+		return EAI_MEMORY;
+	}
 	*res = b->ai;
 	return 0;
 }
@@ -227,8 +347,13 @@ dns_getaddrinfo(const char *node, const char *service,
 		uint8_t f4[1][4], f6[1][16];
 		uint32_t idx = dns_map_get(node);
 
-		if (idx == 0)
-			return EAI_AGAIN;   /* the map is full of names in use */
+		if (idx == 0) {
+			if (errno == ENOMEM)
+				return EAI_MEMORY;
+			/* Not a name (empty, too long), or a map full of
+			 * names that sockets use. */
+			return errno == EINVAL ? EAI_NONAME : EAI_AGAIN;
+		}
 		dns_map_addr4(idx, f4[0]);
 		dns_map_addr6(idx, f6[0]);
 		/* IPv4 first: most programs use the first answer, and an
@@ -246,13 +371,13 @@ dns_freeaddrinfo(struct addrinfo *res)
 
 	if (res == NULL)
 		return;
-	pthread_mutex_lock(&blocks_lock);
+	lock_blocks();
 	if (blocks != NULL) {
 		HASH_FIND_PTR(blocks, &res, b);
 		if (b != NULL)
 			HASH_DEL(blocks, b);
 	}
-	pthread_mutex_unlock(&blocks_lock);
+	unlock_blocks();
 	if (b != NULL)
 		free(b);
 	else
@@ -365,6 +490,14 @@ dns_gethostbyname2_r(const char *name, int af, struct hostent *ret, char *buf,
 	idx = dns_map_get(name);
 	if (idx == 0) {
 		*result = NULL;
+		if (errno == ENOMEM) {
+			*h_errnop = NETDB_INTERNAL;
+			return ENOMEM;
+		}
+		if (errno == EINVAL) {      /* empty or over-long: no such host */
+			*h_errnop = HOST_NOT_FOUND;
+			return 0;
+		}
 		*h_errnop = TRY_AGAIN;
 		return EAGAIN;
 	}

@@ -5,6 +5,10 @@
  * name map (dnsmap.h), and connect() later sends the name to the proxy.
  * Reverse lookups answer from the name map and the hosts file only.
  * With remote DNS off, each function is libc's.
+ *
+ * Safe in threads and across fork() (see resolve.c).  Nothing here exits:
+ * no memory is EAI_MEMORY from dns_getaddrinfo, and ENOMEM with
+ * NETDB_INTERNAL from dns_gethostbyname2_r.
  */
 #ifndef SOCKSIFY_RESOLVE_H
 #define SOCKSIFY_RESOLVE_H

@@ -3,12 +3,17 @@
  * scripts/socksify execs this.  It parses the options, finds and checks
  * the config (errors as FILE:LINE before anything runs), puts everything
  * the library needs into the environment (so it survives further execs),
- * checks that LD_PRELOAD can reach the command, and execs it.  The exit
- * status is the command's own; every launcher error exits 2.
+ * except the chain given with -p, which may hold passwords and goes in an
+ * inherited memfd instead, checks that LD_PRELOAD can reach the command,
+ * and execs it.  The exit status is the command's own; every launcher
+ * error exits 2.
  */
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -19,8 +24,14 @@
 
 #include "internal.h"
 #include "launcher.h"
+#include "secret.h"
 
 #define CHAIN_MAX 8192
+/* Where the chain memfd goes: above the low numbers scripts redirect
+ * (3..9) and the ones shells keep for themselves (10 and up; bash's
+ * script at 255 is not searched from here), so a redirection does not
+ * land on it by accident. */
+#define CHAIN_FD_MIN 200
 
 static const char usage[] =
     "usage: socksify [-f FILE] [-p URL]... [-q] [-v]... [--check] [--] command [args...]\n"
@@ -63,6 +74,48 @@ add_url(char *chain, const char *url)
 	if (l + strlen(url) + 2 > CHAIN_MAX)
 		die("-p: too many proxy URLs");
 	snprintf(chain + l, CHAIN_MAX - l, "%s%s", l ? " " : "", url);
+}
+
+/* Hands the chain to the command in a sealed memfd and names its number
+ * in SOCKSIFY_CHAIN_FD: in the environment, the passwords of -p URLs
+ * would be in /proc/PID/environ of every descendant.  The memfd is
+ * inherited (not close-on-exec) by the command and everything it starts;
+ * the seals stop anyone from changing the chain under them. */
+static void
+pass_chain(const char *chain)
+{
+	size_t len = strlen(chain), off = 0;
+	struct rlimit rl;
+	int fd, hi, min = CHAIN_FD_MIN;
+	char num[16];
+
+	fd = memfd_create(SECRET_MEMFD_NAME, MFD_ALLOW_SEALING);
+	if (fd < 0)
+		die("-p: cannot create a memfd to hand the chain down: %s", strerror(errno));
+	while (off < len) {
+		ssize_t n = write(fd, chain + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			die("-p: cannot write the chain to its memfd: %s",
+			    n < 0 ? strerror(errno) : "no progress");
+		off += (size_t)n;
+	}
+	if (fcntl(fd, F_ADD_SEALS, SECRET_SEALS) != 0)
+		die("-p: cannot seal the chain's memfd: %s", strerror(errno));
+	/* F_DUPFD refuses a number at or above the soft limit: under a low
+	 * limit, take the highest one there is. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur <= CHAIN_FD_MIN)
+		min = (int)rl.rlim_cur - 1;
+	if (fd < min && (hi = fcntl(fd, F_DUPFD, min)) >= 0) {
+		close(fd);
+		fd = hi;
+	}
+	/* Otherwise (every number from min up taken) it stays where it is. */
+	snprintf(num, sizeof(num), "%d", fd);
+	setenv(SECRET_ENV, num, 1);
 }
 
 /* The library: $SOCKSIFY_LIB, else next to this program (the build tree),
@@ -226,12 +279,14 @@ main(int argc, char **argv)
 		/* Set but empty: the library must not look for a file itself. */
 		setenv("SOCKSIFY_CONF", "", 1);
 	}
+	/* The chain goes to the command through pass_chain() only: one
+	 * inherited from an outer socksify, or set by hand, must not win. */
+	unsetenv("SOCKSIFY_CHAIN");
+	unsetenv(SECRET_ENV);
 	if (chain[0] != '\0') {
 		if (cfg_set_chain(&cfg, chain, err, sizeof(err)) != 0)
 			die("-p: %s", err);
-		setenv("SOCKSIFY_CHAIN", chain, 1);
 	} else {
-		unsetenv("SOCKSIFY_CHAIN");
 		env = getenv("SOCKSIFY_PROXY");
 		if (cfg.nproxies == 0 && env != NULL && env[0] != '\0' &&
 		    cfg_set_chain(&cfg, env, err, sizeof(err)) != 0)
@@ -263,6 +318,8 @@ main(int argc, char **argv)
 		die("%s", err);
 	find_library(lib, sizeof(lib));
 	set_preload(lib);
+	if (chain[0] != '\0')
+		pass_chain(chain);
 	execv(exe, argv + i);
 	die("%s: %s", argv[i], strerror(errno));
 }

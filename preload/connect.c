@@ -1,100 +1,168 @@
 /* connect.c: the engine behind the connect() and send*() hooks.
  *
- * Decides direct, deny or proxy for a TCP destination, runs the chain on
- * the application's own fd, records the destination for getpeername(),
- * and logs one line per proxied connection.  Also the UDP gate for
- * udp = refuse.
+ * Takes the destination as dest.c classified it, runs the chain on the
+ * program's socket, records the outcome against the fd, and logs one line
+ * per proxied connection.  Also the UDP gate for udp = refuse.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "lib.h"
+
+/* What getsockname answers for a socket that was swapped for one of
+ * another family: the last hop's bound address, in the program's family
+ * when it can be said in it, else the unspecified address. */
+static socklen_t
+local_name(struct sockaddr_in6 *out, int family, const struct wire_addr *bnd)
+{
+	memset(out, 0, sizeof(*out));
+	if (family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)out;
+
+		in->sin_family = AF_INET;
+		if (bnd->type == WIRE_ATYP_IPV4) {
+			memcpy(&in->sin_addr, bnd->u.ip4, 4);
+			in->sin_port = htons(bnd->port);
+		}
+		return sizeof(*in);
+	}
+	out->sin6_family = AF_INET6;
+	if (bnd->type == WIRE_ATYP_IPV6) {
+		memcpy(&out->sin6_addr, bnd->u.ip6, 16);
+		out->sin6_port = htons(bnd->port);
+	} else if (bnd->type == WIRE_ATYP_IPV4) {
+		out->sin6_addr.s6_addr[10] = out->sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&out->sin6_addr.s6_addr[12], bnd->u.ip4, 4);
+		out->sin6_port = htons(bnd->port);
+	}
+	return sizeof(*out);
+}
+
+/* The log lines, out of line: their buffers stay off the stack of the
+ * hook unless a line is written. */
+static void __attribute__((noinline))
+log_result(const struct cfg *cfg, const struct dest *d, const struct chain *c,
+    const struct sfy_fail *f)
+{
+	char dname[ADDR_STRLEN], what[ADDR_STRLEN + 16], via[CFG_MAX_PROXIES * 24];
+
+	addr_format(dname, sizeof(dname), &d->wire);
+	if (f != NULL) {
+		snprintf(what, sizeof(what), "connect %s", dname);
+		log_failure(cfg, what, f);
+		return;
+	}
+	chain_describe(c, via, sizeof(via));
+	log_msg(CFG_LOG_INFO, "connect %s via %s ok", dname, via);
+}
+
+static void __attribute__((noinline))
+log_refused(enum cfg_log level, const struct sockaddr *sa, const char *why)
+{
+	char dname[ADDR_STRLEN];
+
+	log_msg(level, "connect %s %s", addr_format_sa(dname, sizeof(dname), sa), why);
+}
+
+static int
+install(void *arg, int fd)
+{
+	return chain_install(arg, fd);
+}
+
+/* Runs the chain for d on fd and records the result. */
+static int
+proxy(int fd, const struct cfg *cfg, struct dest *d, const struct sockaddr *sa,
+    socklen_t len)
+{
+	struct sock_rec rec;
+	struct sfy_fail f;
+	struct chain *c;
+	int tracked, rc = -1, e;
+
+	if (sock_flagged(fd) && sock_get(fd, &rec)) {
+		/* Still the socket we connected: it is connected. */
+		errno = EISCONN;
+		return -1;
+	}
+	tracked = sock_begin(fd);
+	if (tracked < 0)
+		return -1;
+	c = chain_new(cfg, fd, sa->sa_family, HS_CMD_CONNECT, &d->wire, &f);
+	if (c == NULL || chain_run(c) != 0) {
+		e = c != NULL ? chain_failure(c)->err : f.err;
+		(void)sock_end(fd, tracked, NULL, NULL, NULL);
+		if (log_enabled(CFG_LOG_ERROR))
+			log_result(cfg, d, NULL, c != NULL ? chain_failure(c) : &f);
+		goto out;
+	}
+	memset(&rec, 0, sizeof(rec));
+	rec.kind = SOCK_KIND_TCP;
+	rec.family = (uint8_t)sa->sa_family;
+	rec.swapped = chain_swapped(c);
+	rec.nhops = (uint8_t)chain_path(c, rec.hops);
+	rec.peerlen = len < sizeof(rec.peer) ? len : sizeof(rec.peer);
+	memcpy(&rec.peer, sa, rec.peerlen);
+	rec.locallen = local_name(&rec.local, sa->sa_family, chain_bound(c));
+	rec.pin = d->pin;
+	if (sock_end(fd, tracked, tracked > 0 ? &rec : NULL, install, c) != 0) {
+		e = errno;
+		goto out;
+	}
+	if (tracked > 0)
+		d->pin = NULL; /* the record holds it now */
+	rc = 0;
+	e = 0;
+	if (log_enabled(CFG_LOG_INFO))
+		log_result(cfg, d, c, NULL);
+out:
+	chain_free(c);
+	errno = e;
+	return rc;
+}
 
 int
 sfy_connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
-	struct chain_result res;
-	struct wire_addr dst;
-	char dname[ADDR_STRLEN], via[CFG_MAX_PROXIES * (ADDR_STRLEN + 20)];
 	const struct cfg *cfg;
+	struct dest d;
 	bool ok;
-	int e;
+	int rc, e;
 
-	cfg = state_cfg(&ok);
+	cfg = env_cfg(&ok);
 	if (!ok) {
 		/* Fail closed: without a usable config not even the default
 		 * direct ranges are trusted. */
-		state_report_error();
-		log_msg(CFG_LOG_ERROR, "connect %s refused: no usable configuration",
-		    addr_format_sa(dname, sizeof(dname), sa));
+		env_report_error();
+		log_refused(CFG_LOG_ERROR, sa, "refused: no usable configuration");
 		errno = ECONNREFUSED;
 		return -1;
 	}
-	switch (dns_fake_lookup(sa, &dst)) {
-	case DNS_FAKE_NAME:
-		break;  /* the name goes to the last hop; rules are for addresses */
-	case DNS_FAKE_UNKNOWN:
-		log_msg(CFG_LOG_ERROR, "connect %s refused: a stand-in address with no "
-		    "name (forgotten by a full name map, or made by another process)",
-		    addr_format_sa(dname, sizeof(dname), sa));
+	switch (dest_classify(&d, cfg, sa)) {
+	case DEST_DIRECT:
+		sock_forget(fd);
+		return real_connect(fd, sa, len);
+	case DEST_DENY:
+		log_refused(CFG_LOG_WARN, sa, "denied by a deny rule");
+		errno = EACCES;
+		return -1;
+	case DEST_FORGOTTEN:
+		log_refused(CFG_LOG_ERROR, sa, "refused: a stand-in address with no name "
+		    "(forgotten by a full name map, or made by another process)");
 		errno = EHOSTUNREACH;
 		return -1;
-	case DNS_NOT_FAKE:
-		switch (rules_check(cfg, sa)) {
-		case RULE_DIRECT:
-			fdt_clear(fd);
-			return real_connect(fd, sa, len);
-		case RULE_DENY:
-			log_msg(CFG_LOG_WARN, "connect %s denied by a deny rule",
-			    addr_format_sa(dname, sizeof(dname), sa));
-			errno = EACCES;
-			return -1;
-		case RULE_PROXY:
-			break;
-		}
-		if (addr_wire_from_sockaddr(&dst, sa) != 0)
-			return real_connect(fd, sa, len); /* not IPv4/IPv6: not ours */
+	case DEST_PROXY:
 		break;
 	}
-	if (fdt_is_proxied(fd)) {
-		socklen_t pl = sizeof(struct sockaddr_storage);
-		struct sockaddr_storage peer;
-		/* Still the socket we connected?  Then it is connected. */
-		if (fdt_get_peer(fd, (struct sockaddr *)&peer, &pl)) {
-			errno = EISCONN;
-			return -1;
-		}
-	}
-	if (chain_connect(fd, cfg, &dst, &res) != 0) {
-		e = errno;
-		/* Names for the log only when a line will be written: this is
-		 * the path every connection takes. */
-		if (!log_enabled(CFG_LOG_ERROR)) {
-			errno = e;
-			return -1;
-		}
-		addr_format(dname, sizeof(dname), &dst);
-		if (res.fail_hop > 0) {
-			char hop[ADDR_STRLEN + 16];
-			addr_format_proxy(hop, sizeof(hop), &cfg->proxies[res.fail_hop - 1]);
-			log_msg(CFG_LOG_ERROR, "connect %s failed: hop %u (%s): %s", dname,
-			    res.fail_hop, hop, res.why);
-		} else {
-			log_msg(CFG_LOG_ERROR, "connect %s failed: %s", dname, res.why);
-		}
-		errno = e;
-		return -1;
-	}
-	fdt_set(fd, sa, len);
-	if (log_enabled(CFG_LOG_INFO)) {
-		addr_format(dname, sizeof(dname), &dst);
-		chain_describe(cfg, &res, via, sizeof(via));
-		log_msg(CFG_LOG_INFO, "connect %s via %s ok", dname, via);
-	}
-	return 0;
+	rc = proxy(fd, cfg, &d, sa, len);
+	e = errno;
+	dest_release(&d);
+	errno = e;
+	return rc;
 }
 
 int
@@ -104,7 +172,8 @@ sfy_udp_check(int fd, const struct sockaddr *sa, socklen_t len)
 	char dname[ADDR_STRLEN];
 	int type = 0;
 	socklen_t l = sizeof(type);
-	enum rule_verdict v;
+	enum dest_verdict v;
+	struct dest d;
 
 	if (sa == NULL || len < sizeof(sa_family_t) ||
 	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
@@ -112,27 +181,27 @@ sfy_udp_check(int fd, const struct sockaddr *sa, socklen_t len)
 	if ((sa->sa_family == AF_INET && len < sizeof(struct sockaddr_in)) ||
 	    (sa->sa_family == AF_INET6 && len < sizeof(struct sockaddr_in6)))
 		return 0; /* the kernel answers EINVAL */
-	cfg = state_cfg(NULL);
-	if (dns_fake_lookup(sa, NULL) != DNS_NOT_FAKE) {
-		/* A name's stand-in: it must not leave as a packet, and UDP
-		 * does not go through the chain yet. */
-		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) != 0 || type != SOCK_DGRAM)
-			return 0;
+	cfg = env_cfg(NULL);
+	if (cfg->udp != CFG_UDP_REFUSE && cfg->ndeny == 0 &&
+	    !addr_cidr_match(&cfg->fake_ipv4, sa) && !addr_cidr_match(&cfg->fake_ipv6, sa))
+		return 0;
+	if (real_getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) != 0 || type != SOCK_DGRAM)
+		return 0;
+	v = dest_classify(&d, cfg, sa);
+	dest_release(&d);
+	if (d.standin || v == DEST_FORGOTTEN) {
+		/* A name's stand-in must not leave as a packet, and UDP does
+		 * not go through the chain yet. */
 		log_msg(CFG_LOG_WARN, "udp to %s refused: names are resolved by the proxy, "
 		    "and UDP does not go through the chain",
 		    addr_format_sa(dname, sizeof(dname), sa));
 		errno = EAFNOSUPPORT;
 		return -1;
 	}
-	if (cfg->udp != CFG_UDP_REFUSE && cfg->ndeny == 0)
-		return 0;
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) != 0 || type != SOCK_DGRAM)
-		return 0;
-	v = rules_check(cfg, sa);
-	if (v == RULE_DIRECT || (v == RULE_PROXY && cfg->udp != CFG_UDP_REFUSE))
+	if (v == DEST_DIRECT || (v == DEST_PROXY && cfg->udp != CFG_UDP_REFUSE))
 		return 0;
 	log_msg(CFG_LOG_WARN, "udp to %s refused (%s)", addr_format_sa(dname, sizeof(dname), sa),
-	    v == RULE_DENY ? "deny rule" : "udp = refuse");
+	    v == DEST_DENY ? "deny rule" : "udp = refuse");
 	errno = EACCES;
 	return -1;
 }

@@ -12,9 +12,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "lib.h"
 #include "resolve.h"
 
 #ifndef IPPROTO_MPTCP
@@ -37,14 +38,14 @@ connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 	/* One question answers the common cases: TCP (and MPTCP) sockets are
 	 * always SOCK_STREAM, UDP ones SOCK_DGRAM.  Anything else asks for the
 	 * type as well. */
-	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &pl) != 0)
+	if (real_getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &pl) != 0)
 		proto = 0;
 	else if (proto == IPPROTO_TCP || proto == IPPROTO_MPTCP)
 		return sfy_connect(fd, sa, len);
 	errno = saved;
 	if (proto == IPPROTO_UDP || proto == IPPROTO_UDPLITE)
 		type = SOCK_DGRAM;
-	else if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0)
+	else if (real_getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0)
 		return real_connect(fd, sa, len); /* EBADF, ENOTSOCK: from the kernel */
 	/* proto 0: a kernel without SO_PROTOCOL, where a stream socket of
 	 * these families is TCP.  Another protocol (SCTP) is not the chain's. */
@@ -59,19 +60,51 @@ SFY_EXPORT int
 getpeername(int fd, __SOCKADDR_ARG addr, socklen_t *len)
 {
 	struct sockaddr *sa = addr.__sockaddr__;
+	struct sock_rec r;
 
-	if (sa != NULL && len != NULL && fdt_is_proxied(fd) && fdt_get_peer(fd, sa, len))
+	if (sa != NULL && len != NULL && sock_flagged(fd) && sock_get(fd, &r)) {
+		memcpy(sa, &r.peer, *len < r.peerlen ? *len : r.peerlen);
+		*len = r.peerlen;
 		return 0;
+	}
 	return real_getpeername(fd, sa, len);
 }
 
-/* The record goes before the fd does: once closed, the number may be
- * reused by another thread's socket at once. */
+/* A socket swapped for one of another family answers as the one the
+ * program made. */
+SFY_EXPORT int
+getsockname(int fd, __SOCKADDR_ARG addr, socklen_t *len)
+{
+	struct sockaddr *sa = addr.__sockaddr__;
+	struct sock_rec r;
+
+	if (sa != NULL && len != NULL && sock_flagged(fd) && sock_get(fd, &r) && r.swapped) {
+		memcpy(sa, &r.local, *len < r.locallen ? *len : r.locallen);
+		*len = r.locallen;
+		return 0;
+	}
+	return real_getsockname(fd, sa, len);
+}
+
+SFY_EXPORT int
+getsockopt(int fd, int level, int name, void *restrict val, socklen_t *restrict len)
+{
+	struct sock_rec r;
+
+	if (level == SOL_SOCKET && name == SO_DOMAIN && val != NULL && len != NULL &&
+	    *len >= sizeof(int) && sock_flagged(fd) && sock_get(fd, &r) && r.swapped) {
+		int v = r.family;
+		memcpy(val, &v, sizeof(v));
+		*len = sizeof(v);
+		return 0;
+	}
+	return real_getsockopt(fd, level, name, val, len);
+}
+
 SFY_EXPORT int
 close(int fd)
 {
-	fdt_clear(fd);
-	return real_close(fd);
+	return sock_close(fd);
 }
 
 SFY_EXPORT int
@@ -79,29 +112,34 @@ dup(int fd)
 {
 	int r = real_dup(fd);
 
-	if (r >= 0)
-		fdt_copy(fd, r);
+	if (r >= 0 && sock_flagged(fd))
+		sock_copy(fd, r);
+	return r;
+}
+
+static int
+dup_onto(int oldfd, int newfd, int flags, bool three)
+{
+	int r;
+
+	if (sock_flagged(newfd) && oldfd != newfd && sock_dup_target(newfd) != 0)
+		return -1;
+	r = three ? real_dup3(oldfd, newfd, flags) : real_dup2(oldfd, newfd);
+	if (r >= 0 && (sock_flagged(oldfd) || sock_flagged(r)))
+		sock_copy(oldfd, r);
 	return r;
 }
 
 SFY_EXPORT int
 dup2(int oldfd, int newfd)
 {
-	int r = real_dup2(oldfd, newfd);
-
-	if (r >= 0)
-		fdt_copy(oldfd, r);
-	return r;
+	return dup_onto(oldfd, newfd, 0, false);
 }
 
 SFY_EXPORT int
 dup3(int oldfd, int newfd, int flags)
 {
-	int r = real_dup3(oldfd, newfd, flags);
-
-	if (r >= 0)
-		fdt_copy(oldfd, r);
-	return r;
+	return dup_onto(oldfd, newfd, flags, true);
 }
 
 static int
@@ -109,8 +147,8 @@ fcntl_common(int fd, int cmd, long arg, bool is64)
 {
 	int r = is64 ? real_fcntl64(fd, cmd, arg) : real_fcntl(fd, cmd, arg);
 
-	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
-		fdt_copy(fd, r);
+	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && sock_flagged(fd))
+		sock_copy(fd, r);
 	return r;
 }
 
@@ -143,17 +181,13 @@ fcntl64(int fd, int cmd, ...)
 SFY_EXPORT int
 close_range(unsigned first, unsigned last, int flags)
 {
-	if (!(flags & CLOSE_RANGE_CLOEXEC) && first <= last)
-		fdt_clear_range(first, last);
-	return real_close_range(first, last, flags);
+	return sock_close_range(first, last, flags);
 }
 
 SFY_EXPORT void
 closefrom(int lowfd)
 {
-	if (lowfd >= 0)
-		fdt_clear_range((unsigned)lowfd, ~0U);
-	real_closefrom(lowfd);
+	sock_closefrom(lowfd);
 }
 
 SFY_EXPORT ssize_t

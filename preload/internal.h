@@ -1,13 +1,17 @@
 /* internal.h: the private interfaces between the parts of libsocksify.
  *
  * Nothing here is exported from the library: the build hides every symbol
- * but the hooks marked SFY_EXPORT in hooks.c.
+ * but the hooks marked SFY_EXPORT in hooks.c.  Data flows one way: a hook
+ * classifies what the program passed (dest.c), the chain is built on the
+ * program's socket (chain.c, hs.c, io.c), and the outcome is recorded
+ * against the fd (sock.c).  Nothing below calls back up.
  */
 #ifndef SOCKSIFY_PRELOAD_INTERNAL_H
 #define SOCKSIFY_PRELOAD_INTERNAL_H
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <netdb.h>
 
 #include <stdbool.h>
@@ -22,9 +26,13 @@
 /* ---- real.c: the functions the hooks stand in front of ----
  * Each is looked up with dlsym(RTLD_NEXT) on first use, so they work from
  * a hook that runs before our constructor (another library's constructor
- * may connect).  A lookup that fails falls back to the raw system call. */
+ * may connect).  A lookup that fails falls back to the raw system call.
+ * Code inside the library calls these, never the hooked names: a call to
+ * getsockopt() from here would land in our own hook. */
 int real_connect(int fd, const struct sockaddr *sa, socklen_t len);
 int real_getpeername(int fd, struct sockaddr *sa, socklen_t *len);
+int real_getsockname(int fd, struct sockaddr *sa, socklen_t *len);
+int real_getsockopt(int fd, int level, int name, void *val, socklen_t *len);
 int real_close(int fd);
 int real_dup(int fd);
 int real_dup2(int oldfd, int newfd);
@@ -47,114 +55,147 @@ int real_gethostbyname2_r(const char *name, int af, struct hostent *ret, char *b
 int real_gethostbyaddr_r(const void *addr, socklen_t len, int type, struct hostent *ret,
     char *buf, size_t buflen, struct hostent **result, int *h_errnop);
 
-/* ---- fdtable.c: what we know about the application's fds ----
- * A flat table indexed by fd, grown in chunks that are never freed, so a
- * reader needs no lock: it loads a chunk pointer and a flag. */
-bool fdt_is_proxied(int fd);
-/* Records that fd is proxied and that its peer is sa. */
-void fdt_set(int fd, const struct sockaddr *sa, socklen_t len);
-/* Copies the peer recorded for fd into sa (truncated to *len, *len set to
- * the full length).  False when fd is not proxied, or when the record is
- * stale (the fd was closed behind our back and now names another socket). */
-bool fdt_get_peer(int fd, struct sockaddr *sa, socklen_t *len);
-void fdt_clear(int fd);
-void fdt_clear_range(unsigned first, unsigned last);
-/* newfd now refers to oldfd's socket: copy (or clear) its record. */
-void fdt_copy(int oldfd, int newfd);
-
 /* ---- log.c: the one way the library speaks ---- */
 void log_configure(enum cfg_log level, const char *file);
 bool log_enabled(enum cfg_log level);
 void log_msg(enum cfg_log level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* ---- io.c: exact-length socket I/O under one deadline ----
- * Deadlines are CLOCK_MONOTONIC milliseconds.  Every function returns 0 or
- * -1 with errno: ETIMEDOUT past the deadline, ECONNRESET when the peer
- * closed (EOF) or reset the connection, or what the kernel said. */
+/* ---- failures as values ----
+ * What went wrong in a chain, filled where it happened and logged in one
+ * place (log_failure).  Code decides on kind, stage and err, never on the
+ * text in detail, which is for people. */
+enum fail_stage {
+	STAGE_NONE = 0,
+	STAGE_TCP,      /* the TCP connect to the first hop */
+	STAGE_GREET,    /* SOCKS5 method negotiation */
+	STAGE_LOGIN,    /* RFC 1929 */
+	STAGE_REQUEST,  /* sending the request */
+	STAGE_REPLY,    /* the (first) reply */
+	STAGE_REPLY2,   /* BIND's second reply */
+};
+enum fail_kind {
+	FAIL_IO = 1,    /* the socket said err (ETIMEDOUT for a deadline) */
+	FAIL_CLOSED,    /* the proxy closed the connection */
+	FAIL_REFUSED,   /* the proxy answered no: code is its reply code */
+	FAIL_AUTH,      /* authentication rejected or required */
+	FAIL_MALFORMED, /* a reply the decoders reject */
+	FAIL_CARRY,     /* the chain cannot carry this destination or command */
+	FAIL_NO_LIVE,   /* a non-strict chain ran out of live hops */
+	FAIL_LOCAL,     /* a local resource (socket, memory, the proxy's name) */
+};
+struct sfy_fail {
+	uint8_t hop;        /* 1-based config index of the hop, 0: none */
+	uint8_t stage;      /* enum fail_stage */
+	uint8_t kind;       /* enum fail_kind */
+	int err;            /* the errno the program gets */
+	int code;           /* FAIL_REFUSED: the SOCKS reply code or HTTP status */
+	char detail[112];   /* for the log only */
+};
+const char *fail_stage_name(enum fail_stage s);
+/* "hop 2 (socks5://h:p): proxy refused: ..." or the detail alone. */
+void fail_format(const struct sfy_fail *f, const struct cfg *cfg, char *buf, size_t cap);
+/* One error line: "<what> failed: <fail_format>". */
+void log_failure(const struct cfg *cfg, const char *what, const struct sfy_fail *f);
+
+/* ---- io.c: time and waiting ----
+ * Deadlines are CLOCK_MONOTONIC milliseconds. */
 int64_t io_now_ms(void);
 int64_t io_deadline_min(int64_t a, int64_t b);
-int io_connect(int fd, const struct sockaddr *sa, socklen_t len, int64_t deadline);
-int io_write_all(int fd, const void *buf, size_t n, int64_t deadline);
-int io_read_exact(int fd, void *buf, size_t n, int64_t deadline);
-/* Reads an HTTP response head, up to and including its empty line and not
- * one byte further (the tunnel's first bytes stay in the socket). */
-int io_read_http_head(int fd, char *buf, size_t cap, size_t *len, int64_t deadline);
+/* Waits until fd is ready for events (POLLIN or POLLOUT) or the deadline
+ * passes: 0, or -1 with errno (ETIMEDOUT).  EINTR is retried. */
+int io_wait(int fd, short events, int64_t deadline);
 
-/* ---- handshake.c: one hop's client side, through the core codecs ----
- * why (cap bytes) receives a short reason for the log on failure; errno
- * follows the documented mapping (EACCES, ECONNREFUSED, EPROTO, ...). */
-#define HS_WHY_MAX 192
-/* Greets hop p (SOCKS5 method negotiation and RFC 1929 login; nothing
- * for SOCKS4 and HTTP, which authenticate in the request). */
-int hs_greet(int fd, const struct proxy_url *p, int64_t deadline, char *why);
-/* Asks hop p to CONNECT to dst and reads its answer. */
-int hs_connect(int fd, const struct proxy_url *p, const struct wire_addr *dst,
-    int64_t deadline, char *why);
-
-/* ---- sock.c: socket plumbing ---- */
-/* Replaces the socket at fd with a fresh, non-blocking TCP socket of
- * family, keeping fd's number, FD_CLOEXEC and the options that matter. */
-int sock_replace(int fd, int family);
-/* Resolves a proxy's address (IP or name) for a direct TCP connect. */
-int sock_resolve(const struct wire_addr *w, struct sockaddr_storage *ss,
-    socklen_t *len, int prefer_family);
-
-/* ---- chain.c: picking hops and building the chain on the app's fd ---- */
-struct chain_result {
-	unsigned nhops;
-	unsigned hops[CFG_MAX_PROXIES]; /* config indexes of the hops used */
-	int orig_family;                /* the app socket's family */
-	unsigned fail_hop;              /* 1-based hop that failed, or 0 */
-	char why[2 * HS_WHY_MAX];       /* why, for the log line */
+/* ---- hs.c: one hop's client handshake, as a state machine ----
+ * Driven by readiness: hs_step does what it can without blocking and says
+ * what it waits for.  Every message goes through the core codecs; replies
+ * are read in stages (fixed head, then the tail the head announces) and
+ * nothing past a reply is consumed, so tunnel bytes stay in the socket.
+ * Nothing is pipelined (some servers read one message per recv). */
+enum hs_cmd {
+	HS_CMD_CONNECT = SOCKS5_CMD_CONNECT,
+	HS_CMD_BIND = SOCKS5_CMD_BIND,
+	HS_CMD_UDP = SOCKS5_CMD_UDP_ASSOCIATE,
 };
-/* Connects fd to dst through the chain cfg describes.  fd's file status
- * flags are as before on return (the socket may have been swapped for one
- * of another family, see sock_replace).  0 or -1 with errno. */
-int chain_connect(int fd, const struct cfg *cfg, const struct wire_addr *dst,
-    struct chain_result *res);
+enum hs_result { HS_FAILED = -1, HS_DONE = 0, HS_WANT_READ = 1, HS_WANT_WRITE = 4 };
+#define HS_BUF (WIRE_HTTP_HEAD_MAX + 8)
+struct hs {
+	const struct proxy_url *p;
+	uint8_t hop;              /* 1-based, for logs and failures */
+	uint8_t op;               /* greet, request, second reply */
+	uint8_t cmd;              /* enum hs_cmd */
+	uint8_t step;
+	uint8_t await;            /* a request went: wait before reading */
+	uint16_t off, len;        /* progress in buf */
+	struct wire_addr target;  /* what the request asks for */
+	struct wire_addr bnd;     /* the reply's address (BND) */
+	union {                   /* what a message is encoded from: here,
+	                           * not on the stack of a hook */
+		struct socks5_greeting greeting;
+		struct socks5_auth auth;
+		struct socks5_msg s5;
+		struct socks4_req s4;
+		struct socks4_rep s4rep;
+		struct http_connect_req http;
+	} msg;
+	uint8_t buf[HS_BUF];
+};
+/* SOCKS5: method negotiation and login; the others have no greeting. */
+void hs_start_greet(struct hs *h, const struct proxy_url *p, unsigned hop);
+/* A request (cmd) for target; on success h->bnd holds the reply's address. */
+void hs_start_request(struct hs *h, const struct proxy_url *p, unsigned hop,
+    enum hs_cmd cmd, const struct wire_addr *target);
+/* BIND: the second reply (the peer that connected), into h->bnd. */
+void hs_start_reply2(struct hs *h);
+/* One round: HS_DONE, HS_WANT_READ/HS_WANT_WRITE (poll events), or
+ * HS_FAILED with *f filled. */
+int hs_step(struct hs *h, int fd, struct sfy_fail *f);
+/* The deadline passed while h waited: fills *f. */
+void hs_timed_out(const struct hs *h, struct sfy_fail *f);
+
+/* ---- swap.c: a socket of another family under the program's fd ----
+ * Only when the first hop cannot be reached from the program's socket (an
+ * AF_INET socket and an IPv6-only hop).  The new socket takes the old one's
+ * options, its FD_CLOEXEC, and its epoll registrations, so an epoll set
+ * the program made before connect() still reports it. */
+int swap_new_socket(int family, int proto);
+/* Puts sock at fd (the program's number; old is a private dup of the
+ * program's socket, used to copy options and find its registrations). */
+int swap_install(int fd, int old, int sock);
+
+/* ---- chain.c: picking hops and building the chain ---- */
+struct chain;
+/* A chain for the program's socket fd, of family (the family of the
+ * address the program passed, which is its socket's), to run cmd for dst
+ * (NULL: only build the path, the --check probe).  NULL with *f filled
+ * when the chain cannot start (nothing configured, a hop that cannot
+ * carry dst). */
+struct chain *chain_new(const struct cfg *cfg, int fd, int family, enum hs_cmd cmd,
+    const struct wire_addr *dst, struct sfy_fail *f);
+/* Runs the chain to the end, waiting as needed: 0, or -1 with errno and
+ * the failure in chain_failure().  Leaves the program's file flags as
+ * they were. */
+int chain_run(struct chain *c);
+const struct sfy_fail *chain_failure(const struct chain *c);
+/* After success: the socket that now carries the tunnel; when it is not
+ * the program's own (a family swap), chain_install puts it at the fd. */
+bool chain_swapped(const struct chain *c);
+int chain_install(struct chain *c, int fd);
+/* The last hop's reply address, and the path for the record and the log. */
+const struct wire_addr *chain_bound(const struct chain *c);
+unsigned chain_path(const struct chain *c, uint8_t *hops);
+void chain_describe(const struct chain *c, char *buf, size_t cap);
+/* Frees c; a chain that did not succeed leaves the program's socket
+ * unconnected, as a failed connect() does. */
+void chain_free(struct chain *c);
 /* Opens a fresh socket to hop `hop` (through the hops before it when
- * through_previous) and greets it: the --check probe.  Returns the
- * connected fd or -1 with errno and why filled. */
+ * through_previous) and greets it: the --check probe.  The connected fd,
+ * or -1 with errno and why filled. */
 int chain_probe(const struct cfg *cfg, unsigned hop, bool through_previous,
     char *why, size_t cap);
-/* "socks5://a:1 -> http://b:2" for the log. */
-void chain_describe(const struct cfg *cfg, const struct chain_result *res,
-    char *buf, size_t cap);
 
 /* ---- rules.c ---- */
 enum rule_verdict { RULE_PROXY, RULE_DIRECT, RULE_DENY };
 enum rule_verdict rules_check(const struct cfg *cfg, const struct sockaddr *sa);
-
-/* ---- dns.c: remote DNS seen from connect() and sendto() ----
- * What a destination address stands for. */
-enum dns_fake {
-	DNS_NOT_FAKE = 0,   /* a real address */
-	DNS_FAKE_NAME,      /* a stand-in: *name holds the name and the port */
-	DNS_FAKE_UNKNOWN,   /* in the stand-in ranges but no name (forgotten,
-	                     * or made by another process): never route it */
-};
-enum dns_fake dns_fake_lookup(const struct sockaddr *sa, struct wire_addr *name);
-/* An open socket starts or stops using the stand-in sa (no-op for other
- * addresses): a stand-in in use is never forgotten by the name map. */
-void dns_fake_ref(const struct sockaddr *sa, int delta);
-/* Sets the name map up from the configuration (state.c calls it once). */
-int dns_configure(const struct cfg *cfg, char *err, size_t errlen);
-
-/* ---- state.c: the configuration the process runs with ----
- * Loaded once (constructor, or the first hook that needs it).  Never NULL;
- * when the configuration is unusable, *ok is false and the connections the
- * rules would proxy fail closed. */
-const struct cfg *state_cfg(bool *ok);
-/* Logs the configuration error once, at error level. */
-void state_report_error(void);
-
-/* ---- connect.c: the engine behind the hooks ---- */
-/* fd is a TCP stream socket (hooks.c checked) and sa an IPv4 or IPv6
- * address of full length. */
-int sfy_connect(int fd, const struct sockaddr *sa, socklen_t len);
-/* For sendto/sendmsg on datagram sockets: 0 to let it go, or -1 with
- * errno EACCES when udp = refuse (or a deny rule) forbids it. */
-int sfy_udp_check(int fd, const struct sockaddr *sa, socklen_t len);
 
 #endif

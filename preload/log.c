@@ -76,3 +76,48 @@ log_msg(enum cfg_log level, const char *fmt, ...)
 out:
 	errno = saved;
 }
+
+const char *
+fail_stage_name(enum fail_stage s)
+{
+	switch (s) {
+	case STAGE_TCP:
+		return "tcp connect";
+	case STAGE_GREET:
+		return "greeting";
+	case STAGE_LOGIN:
+		return "login";
+	case STAGE_REQUEST:
+		return "request";
+	case STAGE_REPLY:
+		return "reply";
+	case STAGE_REPLY2:
+		return "second reply";
+	case STAGE_NONE:
+		break;
+	}
+	return "chain";
+}
+
+void
+fail_format(const struct sfy_fail *f, const struct cfg *cfg, char *buf, size_t cap)
+{
+	char hop[ADDR_STRLEN + 16];
+
+	if (f->hop > 0 && f->hop <= cfg->nproxies)
+		snprintf(buf, cap, "hop %u (%s): %s", f->hop,
+		    addr_format_proxy(hop, sizeof(hop), &cfg->proxies[f->hop - 1]), f->detail);
+	else
+		snprintf(buf, cap, "%s", f->detail);
+}
+
+void
+log_failure(const struct cfg *cfg, const char *what, const struct sfy_fail *f)
+{
+	char why[ADDR_STRLEN + 16 + sizeof(f->detail) + 32];
+
+	if (!log_enabled(CFG_LOG_ERROR))
+		return;
+	fail_format(f, cfg, why, sizeof(why));
+	log_msg(CFG_LOG_ERROR, "%s failed: %s", what, why);
+}

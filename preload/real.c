@@ -54,6 +54,24 @@ real_getpeername(int fd, struct sockaddr *sa, socklen_t *len)
 }
 
 int
+real_getsockname(int fd, struct sockaddr *sa, socklen_t *len)
+{
+	REAL(getsockname);
+	if (f_getsockname == NULL)
+		return (int)syscall(SYS_getsockname, fd, sa, len);
+	return f_getsockname(fd, sa, len);
+}
+
+int
+real_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+	REAL(getsockopt);
+	if (f_getsockopt == NULL)
+		return (int)syscall(SYS_getsockopt, fd, level, name, val, len);
+	return f_getsockopt(fd, level, name, val, len);
+}
+
+int
 real_close(int fd)
 {
 	REAL(close);

@@ -1,23 +1,27 @@
-/* sock.c: socket plumbing for the engine (swapping a socket, resolving a
- * proxy's address).
+/* swap.c: a socket of another family under the program's fd number.
  *
- * The chain is built on the application's own socket whenever possible.
- * Two cases need a fresh socket under the same fd number: the first hop's
- * address family cannot be reached from the app's socket (an AF_INET
- * socket and an IPv6 proxy, or an IPV6_V6ONLY socket and an IPv4 proxy),
- * and a dynamic chain that must start over after a hop died (a TCP socket
- * cannot be connected twice).  The fresh socket is dup3()ed over the fd,
- * keeping FD_CLOEXEC, and inherits the options a program is likely to
- * have set.  What cannot follow: a bind() to a local address, and options
- * of the other family's IP level.
+ * The chain is built on the program's own socket whenever it can be: a
+ * dynamic chain that starts over after a dead hop disconnects the socket
+ * (connect with AF_UNSPEC) and connects it again.  Only a first hop of
+ * another family (an AF_INET socket and an IPv6-only proxy, or an
+ * IPV6_V6ONLY socket and an IPv4 proxy) needs a fresh socket.  It is built
+ * on the side and put at the program's fd once the chain is up, with the
+ * options a program is likely to have set, the fd's FD_CLOEXEC, and the
+ * epoll registrations the old socket had, so that an epoll set made before
+ * connect() still reports the fd.  What cannot follow: a bind() to a local
+ * address, and options of the other family's IP level.
  */
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -55,8 +59,8 @@ copy_opts(int from, int to)
 		int a = 0, b = 0;
 		socklen_t la = sizeof(a), lb = sizeof(b);
 
-		if (getsockopt(from, int_opts[i].level, int_opts[i].name, &a, &la) != 0 ||
-		    getsockopt(to, int_opts[i].level, int_opts[i].name, &b, &lb) != 0 ||
+		if (real_getsockopt(from, int_opts[i].level, int_opts[i].name, &a, &la) != 0 ||
+		    real_getsockopt(to, int_opts[i].level, int_opts[i].name, &b, &lb) != 0 ||
 		    a == b)
 			continue;
 		/* The kernel doubles buffer sizes on the way in. */
@@ -66,84 +70,114 @@ copy_opts(int from, int to)
 		(void)setsockopt(to, int_opts[i].level, int_opts[i].name, &a, sizeof(a));
 	}
 	l = sizeof(lo);
-	if (getsockopt(from, SOL_SOCKET, SO_LINGER, &lo, &l) == 0 && lo.l_onoff)
+	if (real_getsockopt(from, SOL_SOCKET, SO_LINGER, &lo, &l) == 0 && lo.l_onoff)
 		(void)setsockopt(to, SOL_SOCKET, SO_LINGER, &lo, sizeof(lo));
 	l = sizeof(dev);
-	if (getsockopt(from, SOL_SOCKET, SO_BINDTODEVICE, dev, &l) == 0 && l > 1)
+	if (real_getsockopt(from, SOL_SOCKET, SO_BINDTODEVICE, dev, &l) == 0 && l > 1)
 		(void)setsockopt(to, SOL_SOCKET, SO_BINDTODEVICE, dev, l);
 	l = sizeof(cc);
-	if (getsockopt(from, IPPROTO_TCP, TCP_CONGESTION, cc, &l) == 0 && l > 0) {
+	if (real_getsockopt(from, IPPROTO_TCP, TCP_CONGESTION, cc, &l) == 0 && l > 0) {
 		char dc[32];
 		socklen_t dl = sizeof(dc);
-		if (getsockopt(to, IPPROTO_TCP, TCP_CONGESTION, dc, &dl) != 0 ||
+		if (real_getsockopt(to, IPPROTO_TCP, TCP_CONGESTION, dc, &dl) != 0 ||
 		    dl != l || memcmp(dc, cc, l) != 0)
 			(void)setsockopt(to, IPPROTO_TCP, TCP_CONGESTION, cc, l);
 	}
 }
 
+
 int
-sock_replace(int fd, int family)
+swap_new_socket(int family, int proto)
 {
-	int proto = IPPROTO_TCP, fdflags, nfd, e;
-	socklen_t l = sizeof(proto);
+	return socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+}
+
+/* One epoll registration of the old socket. */
+struct epreg {
+	int epfd;
+	struct epoll_event ev;
+};
+
+#define EPREG_MAX 16
+
+/* Reads, from /proc/self/fdinfo of every epoll fd, the registrations of fd
+ * whose file is the socket with inode ino.  Runs only on a swap, which is
+ * rare enough to afford a walk over the fd table. */
+static unsigned
+find_registrations(int fd, ino_t ino, struct epreg *out)
+{
+	char path[64], link[64], line[160];
+	struct dirent *d;
+	unsigned n = 0;
+	DIR *dir = opendir("/proc/self/fd");
+
+	if (dir == NULL)
+		return 0;
+	while ((d = readdir(dir)) != NULL && n < EPREG_MAX) {
+		int epfd = atoi(d->d_name);
+		ssize_t l;
+		FILE *f;
+
+		if (d->d_name[0] < '0' || d->d_name[0] > '9' || epfd == dirfd(dir))
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", epfd);
+		l = readlink(path, link, sizeof(link) - 1);
+		if (l <= 0)
+			continue;
+		link[l] = '\0';
+		if (strcmp(link, "anon_inode:[eventpoll]") != 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", epfd);
+		f = fopen(path, "re");
+		if (f == NULL)
+			continue;
+		while (fgets(line, sizeof(line), f) != NULL && n < EPREG_MAX) {
+			int tfd;
+			unsigned events;
+			unsigned long long data;
+			unsigned long tino;
+			const char *ip;
+
+			if (sscanf(line, "tfd: %d events: %x data: %llx", &tfd, &events,
+			    &data) != 3 || tfd != fd)
+				continue;
+			ip = strstr(line, "ino:");
+			if (ip == NULL || sscanf(ip, "ino:%lx", &tino) != 1 || tino != ino)
+				continue;
+			out[n].epfd = epfd;
+			out[n].ev.events = events;
+			out[n].ev.data.u64 = data;
+			n++;
+		}
+		fclose(f);
+	}
+	closedir(dir);
+	return n;
+}
+
+int
+swap_install(int fd, int old, int sock)
+{
+	struct epreg regs[EPREG_MAX];
+	struct stat st;
+	unsigned n = 0;
+	int fdflags, e;
 
 	fdflags = real_fcntl(fd, F_GETFD, 0);
 	if (fdflags < 0)
 		return -1;
-	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l) != 0)
-		proto = IPPROTO_TCP;
-	nfd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
-	if (nfd < 0)
+	if (fstat(old, &st) == 0)
+		n = find_registrations(fd, st.st_ino, regs);
+	copy_opts(old, sock);
+	if (real_dup3(sock, fd, (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0)
 		return -1;
-	copy_opts(fd, nfd);
-	if (real_dup3(nfd, fd, (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
-		e = errno;
-		real_close(nfd);
-		errno = e;
-		return -1;
-	}
-	real_close(nfd);
-	return 0;
-}
-
-int
-sock_resolve(const struct wire_addr *w, struct sockaddr_storage *ss,
-    socklen_t *len, int prefer_family)
-{
-	struct addrinfo hints, *res = NULL, *ai, *pick = NULL;
-	int rc;
-
-	if (w->type != WIRE_ATYP_NAME)
-		return addr_sockaddr_from_wire(ss, len, w);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_ADDRCONFIG;
-	/* libc's resolver, never our own hooks: the proxy's own name is
-	 * always resolved locally. */
-	rc = real_getaddrinfo(w->u.name, NULL, &hints, &res);
-	if (rc != 0 || res == NULL) {
-		errno = EHOSTUNREACH;
-		return -1;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
-			continue;
-		if (pick == NULL || (ai->ai_family == prefer_family &&
-		    pick->ai_family != prefer_family))
-			pick = ai;
-	}
-	if (pick == NULL) {
-		real_freeaddrinfo(res);
-		errno = EHOSTUNREACH;
-		return -1;
-	}
-	memcpy(ss, pick->ai_addr, pick->ai_addrlen);
-	*len = pick->ai_addrlen;
-	if (ss->ss_family == AF_INET)
-		((struct sockaddr_in *)ss)->sin_port = htons(w->port);
-	else
-		((struct sockaddr_in6 *)ss)->sin6_port = htons(w->port);
-	real_freeaddrinfo(res);
+	/* The old socket's entries go away with it; the new one takes them
+	 * over, with the same events and the same data. */
+	e = errno;
+	for (unsigned i = 0; i < n; i++)
+		if (epoll_ctl(regs[i].epfd, EPOLL_CTL_ADD, fd, &regs[i].ev) != 0 &&
+		    errno == EEXIST)
+			(void)epoll_ctl(regs[i].epfd, EPOLL_CTL_MOD, fd, &regs[i].ev);
+	errno = e;
 	return 0;
 }

@@ -1,0 +1,105 @@
+/* lib.h: the parts of libsocksify that live only inside the program (the
+ * launcher shares the engine of internal.h, not these).
+ */
+#ifndef SOCKSIFY_PRELOAD_LIB_H
+#define SOCKSIFY_PRELOAD_LIB_H
+
+#include "internal.h"
+
+/* ---- proc.c: which process the library's state belongs to ----
+ * A vfork() child, posix_spawn's clone(CLONE_VM) and anything else that
+ * shares the parent's memory must never change the parent's records: they
+ * run with the parent's memory but their own fd table.  A fork() child has
+ * its own copy of everything and owns it. */
+void proc_init(void);
+bool proc_owns_state(void);
+
+/* ---- env.c: settings from the environment, and the configuration ----
+ * Loaded once (the first hook that needs it, or the constructor).  Never
+ * NULL; when the configuration is unusable, *ok is false and connections
+ * the rules would proxy fail closed. */
+const struct cfg *env_cfg(bool *ok);
+/* Logs the configuration error once, at error level. */
+void env_report_error(void);
+
+/* ---- sock.c: one record per socket ----
+ * A flat table indexed by fd.  Each entry has a flag byte that hot paths
+ * read first with no lock, and a record kept under a sequence lock. */
+enum sock_kind {
+	SOCK_KIND_NONE = 0,
+	SOCK_KIND_TCP,       /* TCP through the chain */
+	SOCK_KIND_UDP,       /* a UDP association (room for it) */
+	SOCK_KIND_LISTEN,    /* a BIND listener (room for it) */
+};
+struct sock_rec {
+	uint8_t kind;                 /* enum sock_kind */
+	uint8_t family;               /* of the socket the program made */
+	uint8_t swapped;              /* a socket of another family stands in */
+	uint8_t nhops;
+	uint8_t hops[CFG_MAX_PROXIES]; /* config indexes, first hop first */
+	socklen_t peerlen, locallen;
+	struct sockaddr_in6 peer;     /* what the program connected to */
+	struct sockaddr_in6 local;    /* what getsockname answers (swapped) */
+	void *pin;                    /* the peer's stand-in name, pinned */
+	ino_t ino;                    /* the socket, to notice a stale record */
+	dev_t dev;
+};
+/* True when the library knows anything of fd: the one check hot paths
+ * make before anything else. */
+bool sock_flagged(int fd);
+/* Copies fd's record; false when there is none or it is stale (the fd was
+ * closed where we could not see it and now names another file). */
+bool sock_get(int fd, struct sock_rec *r);
+/* A handshake starts on fd: 1 when its outcome will be recorded, 0 when
+ * not (a process sharing its parent's memory), -1 with EALREADY when one
+ * is under way already. */
+int sock_begin(int fd);
+/* The handshake on fd ended.  Unless the program closed fd meanwhile,
+ * install(arg) runs (it may put another socket at fd) and, when r is not
+ * NULL, r becomes fd's record (it takes over r->pin).  Returns 0, or -1
+ * with EBADF when fd was closed (nothing installed, nothing recorded). */
+int sock_end(int fd, int tracked, const struct sock_rec *r,
+    int (*install)(void *arg, int fd), void *arg);
+/* The hooks' work: close, close_range, closefrom, dup and its kin. */
+int sock_close(int fd);
+int sock_close_range(unsigned first, unsigned last, int flags);
+void sock_closefrom(int lowfd);
+/* Before newfd is replaced by a dup2/dup3: moves an internal fd away from
+ * it.  0, or -1 with errno. */
+int sock_dup_target(int newfd);
+/* After newfd became a copy of oldfd. */
+void sock_copy(int oldfd, int newfd);
+/* fd no longer goes through the chain (a direct connect on it). */
+void sock_forget(int fd);
+/* fd is the library's own: close, close_range, closefrom and dup2 onto it
+ * leave it alone (it moves out of dup2's way). */
+void sock_internal_add(int fd);
+
+/* ---- dest.c: what the program passed, classified once ---- */
+enum dest_verdict {
+	DEST_PROXY,      /* through the chain, to wire */
+	DEST_DIRECT,     /* a direct rule */
+	DEST_DENY,       /* a deny rule */
+	DEST_FORGOTTEN,  /* a stand-in address with no name: never routed */
+};
+struct dest {
+	enum dest_verdict verdict;
+	bool standin;              /* wire is the name a stand-in stands for */
+	struct wire_addr wire;     /* what the last hop is asked for */
+	void *pin;                 /* the stand-in's name, pinned while in use */
+};
+/* sa is an AF_INET or AF_INET6 address of full length. */
+enum dest_verdict dest_classify(struct dest *d, const struct cfg *cfg,
+    const struct sockaddr *sa);
+/* Lets go of what dest_classify took (a pin), unless it was handed on. */
+void dest_release(struct dest *d);
+
+/* ---- connect.c: the engine behind the hooks ---- */
+/* fd is a TCP stream socket (hooks.c checked) and sa an IPv4 or IPv6
+ * address of full length. */
+int sfy_connect(int fd, const struct sockaddr *sa, socklen_t len);
+/* For sendto/sendmsg on datagram sockets: 0 to let it go, or -1 with
+ * errno EACCES when udp = refuse (or a deny rule) forbids it. */
+int sfy_udp_check(int fd, const struct sockaddr *sa, socklen_t len);
+
+#endif

@@ -64,8 +64,8 @@ int sock_end(int fd, int tracked, const struct sock_rec *r,
 int sock_close(int fd);
 int sock_close_range(unsigned first, unsigned last, int flags);
 void sock_closefrom(int lowfd);
-/* Before newfd is replaced by a dup2/dup3: moves an internal fd away from
- * it.  0, or -1 with errno. */
+/* Before newfd is replaced by a dup2/dup3: a handshake on it lets go, and
+ * an internal fd moves away from it.  0, or -1 with errno. */
 int sock_dup_target(int newfd);
 /* After newfd became a copy of oldfd. */
 void sock_copy(int oldfd, int newfd);

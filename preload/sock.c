@@ -427,9 +427,13 @@ int
 sock_dup_target(int newfd)
 {
 	struct sock_entry *e = entry(newfd, false), *ne;
+	unsigned char f = flags_of(e);
 	int nfd, fdflags;
 
-	if (!(flags_of(e) & SF_INTERNAL))
+	/* dup2 closes what was at newfd: a handshake on it must let go. */
+	if ((f & SF_BUSY) && proc_owns_state())
+		abandon(e);
+	if (!(f & SF_INTERNAL))
 		return 0;
 	/* The program wants this number: our fd moves above it, keeping its
 	 * FD_CLOEXEC (an inherited one has none, and must keep it so). */
@@ -462,10 +466,11 @@ sock_copy(int oldfd, int newfd)
 		return;
 	if ((flags_of(o) & SF_REC) && rec_load(o, &u) && (n = entry(newfd, true)) != NULL) {
 		/* Same socket, same inode: the record holds as it is, with a
-		 * pin of its own (an existing pin is taken again without a
-		 * lock). */
+		 * pin of its own.  Taken by address, under the map's lock:
+		 * the old record's pin may be released by a close() on another
+		 * thread at any moment, so it cannot be trusted to still hold. */
 		if (u.r.pin != NULL)
-			dns_map_repin(u.r.pin);
+			u.r.pin = dns_map_pin((const struct sockaddr *)&u.r.peer);
 		set_rec(n, &u);
 		return;
 	}

@@ -31,6 +31,40 @@
 
 #include "internal.h"
 
+/* ThreadSanitizer tracks fds through the calls it intercepts; our real_*
+ * functions go straight to libc.  In a TSan build the private dup is made
+ * and closed through the intercepted names, so that the sanitizer sees
+ * where it came from and reports no race on its number. */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define DUP_SEEN_BY_TSAN 1
+#endif
+#endif
+
+static int
+private_dup(int fd)
+{
+#ifdef DUP_SEEN_BY_TSAN
+	int d = dup(fd);
+
+	if (d >= 0)
+		(void)real_fcntl(d, F_SETFD, FD_CLOEXEC);
+	return d;
+#else
+	return real_fcntl(fd, F_DUPFD_CLOEXEC, 0);
+#endif
+}
+
+static void
+private_close(int fd)
+{
+#ifdef DUP_SEEN_BY_TSAN
+	(void)close(fd);
+#else
+	(void)real_close(fd);
+#endif
+}
+
 enum chain_state {
 	CS_NEXT,        /* decide the next step */
 	CS_TCP,         /* connecting to the first hop */
@@ -599,7 +633,7 @@ take_socket(struct chain *c, int fd, int family, struct sfy_fail *f)
 
 	/* Out of fds, the handshake runs on the fd itself: it works, only
 	 * without the guard against a concurrent close. */
-	c->app = real_fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	c->app = private_dup(fd);
 	c->own_app = c->app >= 0;
 	if (c->app < 0)
 		c->app = fd;
@@ -715,7 +749,7 @@ chain_free(struct chain *c)
 	if (c->work >= 0 && c->work != c->app)
 		real_close(c->work);
 	if (c->own_app)
-		real_close(c->app);
+		private_close(c->app);
 	memset(&c->hs, 0, sizeof(c->hs));
 	free(c);
 	errno = e;

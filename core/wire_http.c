@@ -199,7 +199,8 @@ wire_enc_http_connect(uint8_t *buf, size_t cap, const struct http_connect_req *r
 	append_str(&a, " HTTP/1.1\r\nHost: ");
 	append_str(&a, host);
 	append_str(&a, "\r\n");
-	if (req->user[0] != '\0') {
+	/* An empty user id with a password is still a login (":pass"). */
+	if (req->user[0] != '\0' || req->pass[0] != '\0') {
 		struct b64_stream st = { .nq = 0 };
 		size_t ul = strnlen(req->user, sizeof(req->user));
 		size_t pl = strnlen(req->pass, sizeof(req->pass));

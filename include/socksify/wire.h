@@ -167,7 +167,7 @@ int wire_dec_socks5_udp(const uint8_t *buf, size_t len, struct socks5_udp *h,
 
 /* ---- HTTP CONNECT ---- */
 
-/* A CONNECT request head.  If user[0] is set, a Proxy-Authorization:
+/* A CONNECT request head.  If user[0] or pass[0] is set, a Proxy-Authorization:
  * Basic header carries user:pass. */
 struct http_connect_req {
 	struct wire_addr dst;

@@ -1,0 +1,1 @@
+/* exec.c: placeholder, filled in by the change that adds it. */

@@ -1,0 +1,1 @@
+/* resquery.c: placeholder, filled in by the change that adds it. */

@@ -76,7 +76,9 @@ cfg_defaults(struct cfg *c)
 	c->connect_timeout_ms = 5000;
 	c->handshake_timeout_ms = 15000;
 	c->log_level = CFG_LOG_WARN;
-	c->udp = CFG_UDP_DIRECT;
+	/* Until UDP goes through the chain, refusing it is the only way
+	 * nothing leaves directly. */
+	c->udp = CFG_UDP_REFUSE;
 	c->dns = CFG_DNS_REMOTE;
 	c->fake_ipv4 = default_fake_ipv4;
 	c->fake_ipv6 = default_fake_ipv6;

@@ -72,7 +72,7 @@ struct cfg {
 };
 
 /* Fills c with the defaults: strict chain, no proxies, direct 127.0.0.0/8
- * and ::1/128, connect 5 s, handshake 15 s, log warn, udp direct, dns
+ * and ::1/128, connect 5 s, handshake 15 s, log warn, udp refuse, dns
  * remote with stand-ins from 240.0.0.0/8 and 100::/64, 65536 names.
  * (A proxychains.conf resolves locally unless it says proxy_dns.) */
 void cfg_defaults(struct cfg *c);

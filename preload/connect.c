@@ -166,6 +166,29 @@ sfy_connect(int fd, const struct sockaddr *sa, socklen_t len)
 }
 
 int
+sfy_fastopen(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	const struct cfg *cfg;
+	struct dest d;
+	bool ok;
+	int rc;
+
+	cfg = env_cfg(&ok);
+	if (ok && dest_classify(&d, cfg, sa) == DEST_DIRECT) {
+		dest_release(&d);
+		return 1; /* the kernel's own TCP Fast Open, straight out */
+	}
+	if (ok)
+		dest_release(&d);
+	/* Everything else is a connect() first: through the chain, or
+	 * refused with the reason connect() gives. */
+	rc = sfy_connect(fd, sa, len);
+	if (rc != 0 && errno == EISCONN)
+		return 0; /* connected already: the kernel sends, as for TCP */
+	return rc;
+}
+
+int
 sfy_udp_check(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	const struct cfg *cfg;
@@ -174,6 +197,7 @@ sfy_udp_check(int fd, const struct sockaddr *sa, socklen_t len)
 	socklen_t l = sizeof(type);
 	enum dest_verdict v;
 	struct dest d;
+	bool ok;
 
 	if (sa == NULL || len < sizeof(sa_family_t) ||
 	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
@@ -181,7 +205,18 @@ sfy_udp_check(int fd, const struct sockaddr *sa, socklen_t len)
 	if ((sa->sa_family == AF_INET && len < sizeof(struct sockaddr_in)) ||
 	    (sa->sa_family == AF_INET6 && len < sizeof(struct sockaddr_in6)))
 		return 0; /* the kernel answers EINVAL */
-	cfg = env_cfg(NULL);
+	cfg = env_cfg(&ok);
+	if (!ok) {
+		/* Fail closed, as connect() does: not even the default direct
+		 * ranges are trusted without a usable configuration. */
+		if (real_getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) != 0 ||
+		    type != SOCK_DGRAM)
+			return 0;
+		env_report_error();
+		log_refused(CFG_LOG_ERROR, sa, "(udp) refused: no usable configuration");
+		errno = EACCES;
+		return -1;
+	}
 	if (cfg->udp != CFG_UDP_REFUSE && cfg->ndeny == 0 &&
 	    !addr_cidr_match(&cfg->fake_ipv4, sa) && !addr_cidr_match(&cfg->fake_ipv6, sa))
 		return 0;

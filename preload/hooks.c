@@ -7,6 +7,7 @@
  * the declarations in <sys/socket.h> exactly.
  */
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <netinet/in.h>
 
 #include <errno.h>
@@ -22,39 +23,76 @@
 #define IPPROTO_MPTCP 262
 #endif
 
+/* What a socket is, for the chain: TCP (and MPTCP), a datagram socket, or
+ * something else.  One question answers the common cases: TCP sockets are
+ * always SOCK_STREAM, UDP ones SOCK_DGRAM; anything else asks for the type
+ * as well.  errno is left as it was. */
+enum sock_class { SC_OTHER, SC_TCP, SC_DGRAM };
+
+static enum sock_class
+sock_class(int fd)
+{
+	int type = 0, proto = 0, saved = errno;
+	socklen_t tl = sizeof(type), pl = sizeof(proto);
+	enum sock_class c = SC_OTHER;
+
+	if (real_getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &pl) != 0)
+		proto = 0;
+	if (proto == IPPROTO_TCP || proto == IPPROTO_MPTCP)
+		c = SC_TCP;
+	else if (proto == IPPROTO_UDP || proto == IPPROTO_UDPLITE)
+		c = SC_DGRAM;
+	else if (real_getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0)
+		/* proto 0: a kernel without SO_PROTOCOL, where a stream
+		 * socket of these families is TCP.  Another protocol (SCTP)
+		 * is not the chain's. */
+		c = type == SOCK_DGRAM ? SC_DGRAM :
+		    (type == SOCK_STREAM && proto == 0) ? SC_TCP : SC_OTHER;
+	errno = saved;
+	return c;
+}
+
+/* An IPv4 or IPv6 address of full length: the only kind the chain takes.
+ * Anything shorter goes to the kernel, which says EINVAL. */
+static bool
+inet_addr_ok(const struct sockaddr *sa, socklen_t len)
+{
+	if (sa == NULL || len < sizeof(sa_family_t))
+		return false;
+	if (sa->sa_family == AF_INET)
+		return len >= sizeof(struct sockaddr_in);
+	if (sa->sa_family == AF_INET6)
+		return len >= sizeof(struct sockaddr_in6);
+	return false;
+}
+
+static int
+do_connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	if (!inet_addr_ok(sa, len))
+		return real_connect(fd, sa, len);
+	switch (sock_class(fd)) {
+	case SC_TCP:
+		return sfy_connect(fd, sa, len);
+	case SC_DGRAM:
+		if (sfy_udp_check(fd, sa, len) != 0)
+			return -1;
+		break;
+	case SC_OTHER:
+		break;
+	}
+	return real_connect(fd, sa, len);
+}
+
 SFY_EXPORT int
 connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 {
-	const struct sockaddr *sa = addr.__sockaddr__;
-	int type = 0, proto = 0, saved = errno;
-	socklen_t tl = sizeof(type), pl = sizeof(proto);
-
-	if (sa == NULL || len < sizeof(sa_family_t) ||
-	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
-		return real_connect(fd, sa, len);
-	if ((sa->sa_family == AF_INET && len < sizeof(struct sockaddr_in)) ||
-	    (sa->sa_family == AF_INET6 && len < sizeof(struct sockaddr_in6)))
-		return real_connect(fd, sa, len); /* the kernel says EINVAL */
-	/* One question answers the common cases: TCP (and MPTCP) sockets are
-	 * always SOCK_STREAM, UDP ones SOCK_DGRAM.  Anything else asks for the
-	 * type as well. */
-	if (real_getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &pl) != 0)
-		proto = 0;
-	else if (proto == IPPROTO_TCP || proto == IPPROTO_MPTCP)
-		return sfy_connect(fd, sa, len);
-	errno = saved;
-	if (proto == IPPROTO_UDP || proto == IPPROTO_UDPLITE)
-		type = SOCK_DGRAM;
-	else if (real_getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0)
-		return real_connect(fd, sa, len); /* EBADF, ENOTSOCK: from the kernel */
-	/* proto 0: a kernel without SO_PROTOCOL, where a stream socket of
-	 * these families is TCP.  Another protocol (SCTP) is not the chain's. */
-	if (type == SOCK_STREAM)
-		return proto == 0 ? sfy_connect(fd, sa, len) : real_connect(fd, sa, len);
-	if (type == SOCK_DGRAM && sfy_udp_check(fd, sa, len) != 0)
-		return -1;
-	return real_connect(fd, sa, len);
+	return do_connect(fd, addr.__sockaddr__, len);
 }
+
+/* glibc exports connect under this name too; a program may call it. */
+SFY_EXPORT int __connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
+    __attribute__((alias("connect")));
 
 SFY_EXPORT int
 getpeername(int fd, __SOCKADDR_ARG addr, socklen_t *len)
@@ -190,22 +228,60 @@ closefrom(int lowfd)
 	sock_closefrom(lowfd);
 }
 
-SFY_EXPORT ssize_t
-sendto(int fd, const void *buf, size_t n, int flags, __CONST_SOCKADDR_ARG addr,
+/* MSG_FASTOPEN with an address on a TCP socket is a connect and a send in
+ * one: 1 to let the kernel do it (not ours, or a direct destination), 0
+ * when fd is now connected through the chain (send without the flag and
+ * the address), -1 with errno. */
+static int
+fastopen(int fd, const struct sockaddr *sa, socklen_t len, int flags)
+{
+	if (!(flags & MSG_FASTOPEN) || !inet_addr_ok(sa, len) || sock_class(fd) != SC_TCP)
+		return 1;
+	return sfy_fastopen(fd, sa, len);
+}
+
+static ssize_t
+do_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *sa,
     socklen_t len)
 {
-	const struct sockaddr *sa = addr.__sockaddr__;
-
-	if (sa != NULL && sfy_udp_check(fd, sa, len) != 0)
+	if (sa == NULL)
+		return real_sendto(fd, buf, n, flags, sa, len);
+	switch (fastopen(fd, sa, len, flags)) {
+	case 0:
+		return real_sendto(fd, buf, n, flags & ~MSG_FASTOPEN, NULL, 0);
+	case -1:
+		return -1;
+	}
+	if (sfy_udp_check(fd, sa, len) != 0)
 		return -1;
 	return real_sendto(fd, buf, n, flags, sa, len);
 }
 
 SFY_EXPORT ssize_t
+sendto(int fd, const void *buf, size_t n, int flags, __CONST_SOCKADDR_ARG addr,
+    socklen_t len)
+{
+	return do_sendto(fd, buf, n, flags, addr.__sockaddr__, len);
+}
+
+SFY_EXPORT ssize_t
 sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-	if (msg != NULL && msg->msg_name != NULL &&
-	    sfy_udp_check(fd, msg->msg_name, msg->msg_namelen) != 0)
+	if (msg == NULL || msg->msg_name == NULL)
+		return real_sendmsg(fd, msg, flags);
+	switch (fastopen(fd, msg->msg_name, msg->msg_namelen, flags)) {
+	case 0: {
+		/* The caller's header stays as it was. */
+		struct msghdr m = *msg;
+
+		m.msg_name = NULL;
+		m.msg_namelen = 0;
+		return real_sendmsg(fd, &m, flags & ~MSG_FASTOPEN);
+	}
+	case -1:
+		return -1;
+	}
+	if (sfy_udp_check(fd, msg->msg_name, msg->msg_namelen) != 0)
 		return -1;
 	return real_sendmsg(fd, msg, flags);
 }
@@ -224,6 +300,40 @@ sendmmsg(int fd, struct mmsghdr *vec, unsigned n, int flags)
 		}
 	}
 	return real_sendmmsg(fd, vec, n, flags);
+}
+
+/* ---- syscall(): the same treatment as the functions ----
+ * A program that calls syscall(SYS_connect, ...) through libc must not get
+ * around the chain.  Six arguments are read whatever the number, as libc's
+ * own syscall() does. */
+SFY_EXPORT long
+syscall(long nr, ...)
+{
+	va_list ap;
+	long a[6];
+
+	va_start(ap, nr);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	switch (nr) {
+	case SYS_connect:
+		return do_connect((int)a[0], (const struct sockaddr *)a[1], (socklen_t)a[2]);
+	case SYS_sendto:
+		return do_sendto((int)a[0], (const void *)a[1], (size_t)a[2], (int)a[3],
+		    (const struct sockaddr *)a[4], (socklen_t)a[5]);
+	case SYS_sendmsg:
+		return sendmsg((int)a[0], (const struct msghdr *)a[1], (int)a[2]);
+	case SYS_sendmmsg:
+		return sendmmsg((int)a[0], (struct mmsghdr *)a[1], (unsigned)a[2], (int)a[3]);
+#ifdef SYS_io_uring_setup
+	case SYS_io_uring_setup:
+		/* io_uring makes its own connects, out of our sight. */
+		errno = ENOSYS;
+		return -1;
+#endif
+	}
+	return real_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 /* ---- the resolver: names stay names, for the proxy (resolve.c) ---- */

@@ -45,6 +45,7 @@ ssize_t real_sendto(int fd, const void *buf, size_t n, int flags,
     const struct sockaddr *sa, socklen_t len);
 ssize_t real_sendmsg(int fd, const struct msghdr *msg, int flags);
 int real_sendmmsg(int fd, struct mmsghdr *vec, unsigned n, int flags);
+long real_syscall(long nr, long a, long b, long c, long d, long e, long f);
 int real_getaddrinfo(const char *node, const char *service,
     const struct addrinfo *hints, struct addrinfo **res);
 void real_freeaddrinfo(struct addrinfo *res);

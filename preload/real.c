@@ -177,6 +177,19 @@ real_sendmmsg(int fd, struct mmsghdr *vec, unsigned n, int flags)
 	return f_sendmmsg(fd, vec, n, flags);
 }
 
+long
+real_syscall(long nr, long a, long b, long c, long d, long e, long f)
+{
+	static void *slot;
+	long (*fn)(long, ...) = (long (*)(long, ...))lookup(&slot, "syscall");
+
+	if (fn == NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return fn(nr, a, b, c, d, e, f);
+}
+
 int
 real_getaddrinfo(const char *node, const char *service,
     const struct addrinfo *hints, struct addrinfo **res)

@@ -156,6 +156,7 @@ __attribute__((constructor)) static void
 env_init(void)
 {
 	proc_init();
+	nouring_init();
 	pthread_once(&env_once, copy_env);
 	if (!env.has_conf)
 		pthread_once(&once, load);

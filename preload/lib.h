@@ -14,6 +14,10 @@
 void proc_init(void);
 bool proc_owns_state(void);
 
+/* ---- nouring.c: io_uring_setup fails with ENOSYS in this process and
+ * its descendants (a seccomp filter, installed once at start-up). */
+void nouring_init(void);
+
 /* ---- env.c: settings from the environment, and the configuration ----
  * Loaded once (the first hook that needs it, or the constructor).  Never
  * NULL; when the configuration is unusable, *ok is false and connections
@@ -98,8 +102,13 @@ void dest_release(struct dest *d);
 /* fd is a TCP stream socket (hooks.c checked) and sa an IPv4 or IPv6
  * address of full length. */
 int sfy_connect(int fd, const struct sockaddr *sa, socklen_t len);
+/* sendto/sendmsg with MSG_FASTOPEN on a TCP socket to sa: 1 when sa goes
+ * direct (the kernel's Fast Open may run), 0 once fd is connected through
+ * the chain (send the data without the flag), -1 with errno. */
+int sfy_fastopen(int fd, const struct sockaddr *sa, socklen_t len);
 /* For sendto/sendmsg on datagram sockets: 0 to let it go, or -1 with
- * errno EACCES when udp = refuse (or a deny rule) forbids it. */
+ * errno EACCES when udp = refuse (or a deny rule) forbids it, or when there
+ * is no usable configuration. */
 int sfy_udp_check(int fd, const struct sockaddr *sa, socklen_t len);
 
 #endif

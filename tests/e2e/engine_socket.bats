@@ -136,6 +136,16 @@ fdreuse_case() {
 	fdreuse_case
 }
 
+@test "engine: fd exhaustion cannot break the program: a connect with every other fd in use goes through the chain and leaves no fd behind" {
+	start_tcp_echo
+	start_socksifyd
+	sfy_conf "proxy = socks5://127.0.0.1:$SOCKSIFYD_PORT"
+	run sfy "$PROGS/engine_fdfull" 127.0.0.1 "$ECHO_PORT"
+	assert_success
+	assert_line "fdfull ok free=0"
+	assert_session cmd=connect target="127.0.0.1:$ECHO_PORT" result=ok
+}
+
 # ------------------------------------------------ small thread stacks
 
 @test "engine: a thread with a 64 KiB stack connecting through a 3-hop chain with HTTP and SOCKS5-auth hops (connect uses <= 4 KiB of stack)" {

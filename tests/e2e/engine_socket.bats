@@ -166,6 +166,7 @@ fdreuse_case() {
 	local used
 	used="$(sed -nE 's/^stack_used=([0-9]+)$/\1/p' <<<"$output")"
 	[[ -n "$used" ]] || fail "no stack_used line: $output"
+	echo "# connect() used $used bytes of stack" >&3
 	((used <= 4096)) || fail "connect() used $used bytes of the thread's stack (at most 4096 allowed)"
 	# Both connections (main's warm-up and the thread's) took all three
 	# hops, each logging in.

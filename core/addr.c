@@ -271,29 +271,55 @@ addr_sockaddr_from_wire(struct sockaddr_storage *ss, socklen_t *sslen,
 	return -1;
 }
 
+/* Appends s (n bytes) at *o, keeping room for the NUL. */
+static void
+put(char *buf, size_t cap, size_t *o, const char *s, size_t n)
+{
+	if (*o + 1 >= cap)
+		return;
+	if (n > cap - 1 - *o)
+		n = cap - 1 - *o;
+	memcpy(buf + *o, s, n);
+	*o += n;
+	buf[*o] = '\0';
+}
+
+/* Formatted by hand, not with snprintf: it runs under hooks on threads
+ * with small stacks, and printf's machinery takes kilobytes. */
 char *
 addr_format(char *buf, size_t cap, const struct wire_addr *w)
 {
-	char ip[INET6_ADDRSTRLEN];
+	char ip[INET6_ADDRSTRLEN], port[8];
+	size_t o = 0, pl = 0;
+	unsigned p = w->port;
 
 	if (cap == 0)
 		return buf;
+	buf[0] = '\0';
+	do {
+		port[sizeof(port) - 1 - pl++] = (char)('0' + p % 10);
+		p /= 10;
+	} while (p != 0);
 	switch (w->type) {
 	case WIRE_ATYP_IPV4:
 		inet_ntop(AF_INET, w->u.ip4, ip, sizeof(ip));
-		snprintf(buf, cap, "%s:%u", ip, w->port);
+		put(buf, cap, &o, ip, strlen(ip));
 		break;
 	case WIRE_ATYP_IPV6:
 		inet_ntop(AF_INET6, w->u.ip6, ip, sizeof(ip));
-		snprintf(buf, cap, "[%s]:%u", ip, w->port);
+		put(buf, cap, &o, "[", 1);
+		put(buf, cap, &o, ip, strlen(ip));
+		put(buf, cap, &o, "]", 1);
 		break;
 	case WIRE_ATYP_NAME:
-		snprintf(buf, cap, "%.*s:%u", (int)w->name_len, w->u.name, w->port);
+		put(buf, cap, &o, w->u.name, strnlen(w->u.name, w->name_len));
 		break;
 	default:
-		snprintf(buf, cap, "?");
-		break;
+		put(buf, cap, &o, "?", 1);
+		return buf;
 	}
+	put(buf, cap, &o, ":", 1);
+	put(buf, cap, &o, port + sizeof(port) - pl, pl);
 	return buf;
 }
 

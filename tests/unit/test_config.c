@@ -170,7 +170,7 @@ test_values(void)
 		CHECK_EQ_INT(c.log_level, logs[i].l);
 	}
 	GOOD("udp = direct\ndns = local\n");
-	CHECK_EQ_INT(c.udp, CFG_UDP_REFUSE);
+	CHECK_EQ_INT(c.udp, CFG_UDP_DIRECT);
 	CHECK_EQ_INT(c.dns, CFG_DNS_LOCAL);
 	GOOD("connect_timeout = 0.001\nhandshake_timeout = 86400\n");
 	CHECK_EQ_INT(c.connect_timeout_ms, 1);

@@ -189,3 +189,43 @@ env_report_error(void)
 		log_msg(CFG_LOG_ERROR, "%s; connections that need a proxy will fail",
 		    cfg_err);
 }
+
+/* ---- the settings as the process started with them, for exec.c ----
+ * copy_env reads SOCKSIFY_CHAIN_FD's memfd but keeps no copy of the
+ * variable: its value is taken here, by the first call, which exec.c
+ * makes from its constructor, before the program runs. */
+static char chain_fd_var[24];
+static bool has_chain_fd_var;
+static pthread_once_t chain_fd_once = PTHREAD_ONCE_INIT;
+
+static void
+copy_chain_fd_var(void)
+{
+	const char *v = getenv(SECRET_ENV);
+
+	has_chain_fd_var = v != NULL;
+	if (v != NULL && strlen(v) < sizeof(chain_fd_var))
+		strcpy(chain_fd_var, v);
+}
+
+const char *
+env_setting(const char *name)
+{
+	pthread_once(&env_once, copy_env);
+	pthread_once(&chain_fd_once, copy_chain_fd_var);
+	if (strcmp(name, "SOCKSIFY_CONF") == 0)
+		return env.has_conf ? env.conf : NULL;
+	if (strcmp(name, SECRET_ENV) == 0)
+		return has_chain_fd_var ? chain_fd_var : NULL;
+	/* With SOCKSIFY_CHAIN_FD, env.chain is the memfd's chain, passwords
+	 * and all: it never goes into an environment. */
+	if (strcmp(name, "SOCKSIFY_CHAIN") == 0)
+		return env.has_chain && !has_chain_fd_var ? env.chain : NULL;
+	if (strcmp(name, "SOCKSIFY_PROXY") == 0)
+		return env.has_proxy ? env.proxy : NULL;
+	if (strcmp(name, "SOCKSIFY_LOG") == 0)
+		return env.has_lvl ? env.lvl : NULL;
+	if (strcmp(name, "SOCKSIFY_LOG_FILE") == 0)
+		return env.has_lfile ? env.lfile : NULL;
+	return NULL;
+}

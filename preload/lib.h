@@ -25,6 +25,12 @@ void nouring_init(void);
 const struct cfg *env_cfg(bool *ok);
 /* Logs the configuration error once, at error level. */
 void env_report_error(void);
+/* The value NAME (one of SOCKSIFY_CONF, SOCKSIFY_CHAIN_FD, SOCKSIFY_CHAIN,
+ * SOCKSIFY_PROXY, SOCKSIFY_LOG, SOCKSIFY_LOG_FILE) had when the process
+ * started, or NULL when it was unset.  SOCKSIFY_CHAIN is NULL when the
+ * chain came from the memfd, so no password goes back into an
+ * environment. */
+const char *env_setting(const char *name);
 
 /* ---- sock.c: one record per socket ----
  * A flat table indexed by fd.  Each entry has a flag byte that hot paths

@@ -528,6 +528,16 @@ test_fork_while_resolving(void)
 	int64_t end = now_ms() + 12000;
 	int hung = 0, failed = 0, forked = 0;
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+	/* clang 14's ASan allocator takes no lock around fork(): a child
+	 * forked while another thread allocates can hang in malloc inside the
+	 * sanitizer itself, whatever the map does.  The plain and TSan builds
+	 * run this test. */
+	printf("skipped under AddressSanitizer (its allocator is not fork-safe)\n");
+	return;
+#endif
+#endif
 	setup("240.0.0.0/8", "100::/64", 500);
 	for (uintptr_t i = 0; i < FORK_THREADS; i++)
 		CHECK_EQ_INT(pthread_create(&th[i], NULL, resolve_until_stopped,

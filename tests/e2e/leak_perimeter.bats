@@ -3,8 +3,10 @@
 # connect(), each tried from a socksified program in a client namespace
 # that owns the target's addresses itself (lib/leak.bash): TCP Fast Open
 # with sendto(MSG_FASTOPEN), connect made through syscall(), glibc's
-# __connect, io_uring, UDP with the default config, and a config with a
-# syntax error handed over through the environment.
+# __connect, io_uring, UDP with the default config, a config with a syntax
+# error handed over through the environment, children started with
+# LD_PRELOAD or the whole environment removed, and programs the library
+# cannot follow into (Go, static, file capabilities).
 #
 # Every test ends with assert_no_leak, so a call that went around the
 # proxy fails the test with what the trap caught; the routed ones also
@@ -41,6 +43,65 @@ show_stderr() {
 	if [[ -n "${stderr:-}" ]]; then
 		printf '# stderr: %s\n' "${stderr_lines[@]}"
 	fi
+}
+
+# build_exec_progs: exec_get linked statically, and exec_get.go built
+# static (no cgo) and dynamic (cgo), into $LEAK_PROGS, the way exec.bats
+# builds them.  Called by the one test that needs them rather than from
+# setup_file, so a run of the other tests does not wait for a cold Go build.
+build_exec_progs() {
+	local g="$BATS_FILE_TMPDIR/go"
+	[[ -x "$LEAK_PROGS/exec_get_go_dynamic" ]] && return 0
+	command -v go >/dev/null 2>&1 ||
+		fail "go is not installed (scripts/lib/deps.sh installs golang-go)"
+	cc -static -O1 -o "$LEAK_PROGS/exec_get_static" "$PROGS_SRC/exec_get.c" ||
+		fail "cc -static failed"
+	mkdir -p "$g"
+	(
+		export HOME="$g" GOCACHE="$g/cache" GOPATH="$g/path" GOPROXY=off GOFLAGS=
+		CGO_ENABLED=0 go build -o "$LEAK_PROGS/exec_get_go_static" "$REPO/tests/e2e/go/exec_get.go" &&
+			CGO_ENABLED=1 go build -o "$LEAK_PROGS/exec_get_go_dynamic" "$REPO/tests/e2e/go/exec_get.go"
+	) || fail "go build failed"
+}
+
+# trap_tcp_above N: true once the trap logged more than N TCP connections
+# to the IPv4 target's HTTP port (for wait_until).
+trap_tcp_above() {
+	(($(grep -cE "^tcp [^ ]+ [0-9]+ -> $LEAK_T4 $HTTP_PORT\$" "$LEAK_TRAP_LOG") > $1))
+}
+
+# reaches_trap CMD...: CMD, run in C without socksify, connects to the
+# target's address, which in C is the trap's.  Only its connection is
+# checked, not its exit status: the trap closes without answering.
+reaches_trap() {
+	local n
+	n="$(grep -cE "^tcp [^ ]+ [0-9]+ -> $LEAK_T4 $HTTP_PORT\$" "$LEAK_TRAP_LOG" || true)"
+	run leak_exec "$@"
+	wait_until 5 trap_tcp_above "$n" ||
+		fail "$1 did not reach the trap without socksify (status $status): $output"
+}
+
+# refused_in_c PROG WHY ARGS...: in C, the launcher refuses PROG (exit 2, a
+# "socksify:" line naming it with the reason matching WHY), and so does the
+# library when a socksified shell execs it (the shell's 126, one "exec
+# refused (EACCES)" line with the reason).  Neither run gets a body.
+refused_in_c() {
+	local prog="$1" why="$2"
+	shift 2
+	run leak_run "$prog" "$@"
+	assert_failure 2
+	assert_output --partial "socksify: $prog "
+	assert_output --regexp "$why"
+	assert_output --partial "not go through the proxy"
+	refute_output --partial "$HTTP_BODY"
+
+	run leak_run sh -c '"$0" "$@"; echo "status $?"' "$prog" "$@"
+	assert_success
+	assert_line "status 126"
+	assert_output --partial "socksify: exec refused (EACCES): $prog "
+	assert_output --regexp "$why"
+	(($(grep -c 'exec refused' <<<"$output") == 1)) || fail "expected one log line: $output"
+	refute_output --partial "$HTTP_BODY"
 }
 
 # assert_routed PORT: the proxy carried a connection to the IPv4 target on
@@ -210,6 +271,56 @@ assert_routed() {
 	assert_line --index 0 --regexp '^connect ERRNO (ECONNREFUSED|EACCES)$'
 	assert_line --index 1 --regexp '^udp ERRNO E[A-Z]+$'
 	[[ "$stderr" == *"$bad:2"* ]] || fail "no log line naming $bad:2 on stderr"
+	assert_no_session
+	assert_http_requests 0
+}
+
+@test "perimeter: sh -c 'env -u LD_PRELOAD curl ...; env -i /usr/bin/curl ...' under socksify: both through the chain" {
+	# The library's exec hooks put LD_PRELOAD and the settings back.  The
+	# second child asks for a name only P knows: without the library it
+	# would ask C's counting name server, and the trap would see it.
+	run --separate-stderr leak_run sh -c '
+		env -u LD_PRELOAD curl -sS --noproxy "*" --max-time 20 "http://$0:$2/"
+		env -i /usr/bin/curl -sS --noproxy "*" --max-time 20 "http://$1:$2/"
+	' "$LEAK_T4" "$LEAK_NAME" "$HTTP_PORT"
+	show_stderr
+	assert_no_leak
+	assert_success
+	assert_output "$HTTP_BODY"$'\n'"$HTTP_BODY"
+	assert_session cmd=connect target="$LEAK_T4:$HTTP_PORT" result=ok
+	assert_session cmd=connect target="$LEAK_NAME:$HTTP_PORT" result=ok
+	assert_via_proxy 2
+}
+
+@test "perimeter: a Go program (static and dynamic), a gcc -static program and a setcap cap_net_raw+ep copy of curl: refused by the launcher and by a socksified shell, with the reason, nothing reaches the trap" {
+	local cap="$E2E_TMP/cap-curl" url="http://$LEAK_T4:$HTTP_PORT/"
+	local go_s="$LEAK_PROGS/exec_get_go_static" go_d="$LEAK_PROGS/exec_get_go_dynamic"
+	local st="$LEAK_PROGS/exec_get_static"
+	build_exec_progs
+	readelf -lW "$go_d" | grep -q INTERP || fail "Go build is not dynamic"
+	! readelf -lW "$go_s" | grep -q INTERP || fail "Go build is not static"
+	! readelf -lW "$st" | grep -q INTERP || fail "not a static program"
+	cp /usr/bin/curl "$cap"
+	setcap cap_net_raw+ep "$cap"
+	getcap "$cap" | grep -q cap_net_raw || fail "setcap did not take"
+
+	# Without socksify each of them goes straight for the target: these
+	# are programs that would leak if they were let run.
+	reaches_trap "$go_s" "$LEAK_T4" "$HTTP_PORT"
+	reaches_trap "$go_d" "$LEAK_T4" "$HTTP_PORT"
+	reaches_trap "$st" "$LEAK_T4" "$HTTP_PORT"
+	reaches_trap "$cap" -sS --noproxy '*' --max-time 10 "$url"
+	assert_leak_caught
+
+	# Counts back at zero for the socksified half.
+	leak_restart
+	# The new target listens on a new port.
+	url="http://$LEAK_T4:$HTTP_PORT/"
+	refused_in_c "$go_s" "is a Go program" "$LEAK_T4" "$HTTP_PORT"
+	refused_in_c "$go_d" "is a Go program" "$LEAK_T4" "$HTTP_PORT"
+	refused_in_c "$st" "is statically linked" "$LEAK_T4" "$HTTP_PORT"
+	refused_in_c "$cap" "has file capabilities" -sS --noproxy '*' --max-time 10 "$url"
+	assert_no_leak
 	assert_no_session
 	assert_http_requests 0
 }

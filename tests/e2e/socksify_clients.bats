@@ -1,74 +1,83 @@
 #!/usr/bin/env bats
 # socksify_clients.bats: real programs (curl, wget, nc, python3, node) under
-# the launcher reach an HTTP server on loopback through socksifyd, Dante and
+# the launcher reach an HTTP server through socksifyd, Dante and
 # microsocks; each test proves the proxy logged the session and the server
-# saw exactly the one request.
+# saw exactly the one request, from the proxy.
+#
+# They run in the leak detector's topology (lib/leak.bash): the program in
+# namespace C, the proxy in P, the server in T, which C reaches only
+# through P.  C owns the server's address itself and a trap counts
+# whatever arrives there, so each test also proves that nothing went
+# around the proxy (assert_no_leak).
 
 load lib/common
 load lib/client
+load lib/leak
 
 setup() {
-	client_setup
-	start_http_server
+	leak_setup
 	NC_REQ="$E2E_TMP/nc.req"
 	printf 'GET / HTTP/1.0\r\nHost: e2e\r\n\r\n' >"$NC_REQ"
 }
 
 teardown() {
-	e2e_teardown
+	leak_teardown
 }
 
-# use_proxy KIND: start socksifyd, danted or microsocks and write a config
-# whose one hop is it.
+# use_proxy KIND: the socksifyd leak_setup started in P, or danted or
+# microsocks started there, and a config whose one hop is it.
 use_proxy() {
 	PROXY_KIND="$1"
 	case "$1" in
 	socksifyd)
-		start_socksifyd
-		sfy_conf "proxy = socks5://127.0.0.1:$SOCKSIFYD_PORT"
+		leak_conf
 		;;
 	danted)
-		start_danted
-		sfy_conf "proxy = socks5://127.0.0.1:$DANTED_PORT"
+		leak_start_danted
+		leak_conf_via "socks5://$LEAK_P4:$DANTED_PORT"
 		;;
 	microsocks)
-		start_microsocks
-		sfy_conf "proxy = socks5://127.0.0.1:$MICROSOCKS_PORT"
+		leak_start_microsocks
+		leak_conf_via "socks5://$LEAK_P4:$MICROSOCKS_PORT"
 		;;
 	esac
 }
 
 # assert_via KIND: KIND logged the CONNECT to the HTTP server, which saw
-# one request.
+# one request, from the proxy.
 assert_via() {
 	case "$1" in
-	socksifyd) assert_session cmd=connect target="127.0.0.1:$HTTP_PORT" result=ok ;;
-	danted) assert_danted_connect 127.0.0.1 "$HTTP_PORT" ;;
-	microsocks) assert_microsocks_connect 127.0.0.1 "$HTTP_PORT" ;;
+	socksifyd) assert_session cmd=connect target="$LEAK_T4:$HTTP_PORT" result=ok ;;
+	danted) assert_danted_connect "$LEAK_T4" "$HTTP_PORT" ;;
+	microsocks) assert_microsocks_connect "$LEAK_T4" "$HTTP_PORT" ;;
 	esac
 	assert_http_requests 1
+	assert_via_proxy 1
 }
 
-# run_client NAME: run one client program against the HTTP server.
+# run_client NAME: run one client program in C against the HTTP server in T.
 run_client() {
-	local url="http://127.0.0.1:$HTTP_PORT/"
+	local url="http://$LEAK_T4:$HTTP_PORT/"
 	case "$1" in
-	curl) run sfy_curl "$url" ;;
-	wget) run sfy wget -q -O - --no-proxy -t 1 -T 20 "$url" ;;
+	curl) run leak_run curl -sS --noproxy '*' --max-time 20 "$url" ;;
+	wget) run leak_run wget -q -O - --no-proxy -t 1 -T 20 "$url" ;;
 	nc)
 		if [[ "$PROXY_KIND" == microsocks ]]; then
 			# microsocks closes both ways on a half-close, so keep
 			# nc's stdin open until the response is in.
-			run sfy sh -c '(cat "$1"; sleep 1) | nc -w 10 127.0.0.1 "$2"' sh \
-				"$NC_REQ" "$HTTP_PORT"
+			run leak_run sh -c '(cat "$1"; sleep 1) | nc -w 10 "$2" "$3"' sh \
+				"$NC_REQ" "$LEAK_T4" "$HTTP_PORT"
 		else
-			run sfy nc -N -w 10 127.0.0.1 "$HTTP_PORT" <"$NC_REQ"
+			run leak_run nc -N -w 10 "$LEAK_T4" "$HTTP_PORT" <"$NC_REQ"
 		fi
 		;;
-	python3) run sfy_py --get / 127.0.0.1 "$HTTP_PORT" ;;
-	asyncio) run sfy_py --asyncio --get / 127.0.0.1 "$HTTP_PORT" ;;
+	python3) run leak_run "$PYTHON" "$TOOLS/client_connect.py" --get / "$LEAK_T4" "$HTTP_PORT" ;;
+	asyncio)
+		run leak_run "$PYTHON" "$TOOLS/client_connect.py" --asyncio --get / \
+			"$LEAK_T4" "$HTTP_PORT"
+		;;
 	node)
-		run sfy node -e '
+		run leak_run node -e '
 			const http = require("http");
 			http.get(process.argv[1], (res) => {
 				let b = "";
@@ -86,6 +95,7 @@ check() {
 	assert_success
 	assert_output --partial "$HTTP_BODY"
 	assert_via "$1"
+	assert_no_leak
 }
 
 @test "clients: curl through socksifyd" { check socksifyd curl; }
@@ -110,8 +120,10 @@ check() {
 @test "clients: node http.get to an IP through microsocks" { check microsocks node; }
 
 @test "clients: with direct = none and no reachable proxy nothing goes direct" {
-	sfy_conf "proxy = socks5://127.0.0.1:$(free_port)"
+	# Nothing listens on port 1 of C's loopback: the proxy refuses at once.
+	leak_conf_via "socks5://127.0.0.1:1" "direct = none"
 	run_client curl
 	assert_failure 7
 	assert_http_requests 0
+	assert_no_leak
 }

@@ -46,6 +46,9 @@
 #                        proxy, the trap, the capture and $LEAK_CONF; every
 #                        wait bounded
 #   leak_conf [LINE...]  rewrite $LEAK_CONF: the proxy line, then LINEs
+#   leak_conf_via URL [LINE...]  the same with URL as the one proxy
+#   leak_start_danted    Dante's server in P on LEAK_P4:LEAK_DANTED_PORT
+#   leak_start_microsocks  microsocks in P on LEAK_P4:LEAK_MICROSOCKS_PORT
 #   leak_run CMD...      CMD in C under the launcher with $LEAK_CONF,
 #                        bounded by 30 s
 #   leak_exec CMD...     CMD in C as it is (no launcher), bounded by 30 s
@@ -61,6 +64,9 @@
 #                        holds exactly N requests, every one from the
 #                        proxy's address on the T link
 #   leak_teardown        e2e_teardown, then the namespaces and /etc/netns
+#   leak_restart         leak_teardown, then leak_setup: every count back
+#                        at zero, for a test that first shows a leak
+#                        without socksify
 #   leak_build_progs     compile progs/leak_*.c into $LEAK_PROGS
 #
 # Variables:
@@ -72,6 +78,10 @@
 #   LEAK_PROXY_PORT      socksifyd's port on LEAK_P4 (and LEAK_PROXY6_PORT
 #                        on LEAK_P6); SOCKSIFYD_LOG is its log
 #   LEAK_PROXY_URL       socks5://LEAK_P4:LEAK_PROXY_PORT
+#   LEAK_DANTED_PORT LEAK_MICROSOCKS_PORT  the other proxies' ports in P
+#                        (DANTED_PID, DANTED_LOG, MICROSOCKS_PID and
+#                        MICROSOCKS_LOG as start_danted and
+#                        start_microsocks set them)
 #   LEAK_CONF            the config leak_run uses
 #   HTTP_PORT HTTP_LOG HTTP_BODY      the IPv4 web server in T (as in
 #                        common.bash, so assert_http_requests works)
@@ -101,6 +111,11 @@ LEAK_DNS=127.0.0.53
 # capture's filter takes them in, and its counts leave them out.
 LEAK_MARK=127.0.0.99
 LEAK_PROGS="${BATS_FILE_TMPDIR:-$E2E_TMP}/leakprogs"
+# Fixed ports for the proxies that cannot listen on port 0: P is made
+# afresh for every test and holds nothing else but socksifyd, whose
+# kernel-picked port is in the ephemeral range, above these.
+LEAK_DANTED_PORT=1080
+LEAK_MICROSOCKS_PORT=1081
 # Seconds leak_flush waits before it sends its mark: long enough for a
 # late retransmission, FIN or datagram of the program to be on the wire.
 LEAK_FLUSH="${LEAK_FLUSH:-0.3}"
@@ -419,4 +434,80 @@ leak_teardown() {
 	# Only when empty: another suite's namespaces may still use it.
 	rmdir /etc/netns 2>/dev/null || true
 	return "$rc"
+}
+
+# leak_restart: the topology stopped and made afresh (same names, new
+# processes, new logs).  The logs cannot simply be emptied under the
+# processes writing them: tcpdump's stdout is not opened for appending, so
+# it would go on writing at its old offset behind a run of NULs.
+leak_restart() {
+	leak_teardown || fail "could not stop the first topology"
+	leak_setup
+}
+
+# leak_conf_via URL [LINE...]: leak_conf with URL as the one proxy instead
+# of the socksifyd in P.
+leak_conf_via() {
+	local LEAK_PROXY_URL="$1"
+	shift
+	leak_conf "$@"
+}
+
+# leak_listening NS ADDR PORT: true when a TCP listener is on ADDR:PORT in
+# namespace NS (for wait_until; the socket table, so no connection).
+leak_listening() {
+	ip netns exec "$1" ss -Hltn "sport = :$3" 2>/dev/null | awk '{print $4}' |
+		grep -qxF "$2:$3"
+}
+
+# leak_start_danted: Dante's server in P, listening on the C link and
+# going out on the T link, with start_danted's logging (`log: connect
+# disconnect`, so assert_danted_connect works) and clients allowed from C
+# only.  danted forks: its PID comes from the pid file.  Sets DANTED_PID,
+# DANTED_PORT, DANTED_LOG, DANTED_CONF.
+leak_start_danted() {
+	local pidf="$E2E_TMP/danted.leak.pid" err="$E2E_TMP/danted.leak.err"
+	DANTED_CONF="$E2E_TMP/danted.leak.conf"
+	DANTED_LOG="$E2E_TMP/danted.leak.log"
+	DANTED_PORT=$LEAK_DANTED_PORT
+	cat >"$DANTED_CONF" <<-EOF
+		logoutput: $DANTED_LOG
+		internal: $LEAK_P4 port = $DANTED_PORT
+		external: $LEAK_PT4
+		socksmethod: none
+		clientmethod: none
+		user.privileged: root
+		user.unprivileged: nobody
+		client pass {
+			from: $LEAK_C4/32 to: 0.0.0.0/0
+			log: connect disconnect
+		}
+		socks pass {
+			from: $LEAK_C4/32 to: 0.0.0.0/0
+			command: connect
+			log: connect disconnect
+		}
+	EOF
+	: >"$DANTED_LOG"
+	ip netns exec "$LEAK_NS_P" /usr/sbin/danted -f "$DANTED_CONF" -D -p "$pidf" \
+		>"$err" 2>&1 3>&- </dev/null || true
+	wait_for_file "$pidf" 10 || fail "danted did not start: $(cat "$err" "$DANTED_LOG")"
+	DANTED_PID="$(tr -d '[:space:]' <"$pidf")"
+	e2e_register "$DANTED_PID" danted "$DANTED_LOG"
+	wait_until 10 leak_listening "$LEAK_NS_P" "$LEAK_P4" "$DANTED_PORT" ||
+		fail "danted does not listen in $LEAK_NS_P: $(cat "$DANTED_LOG")"
+}
+
+# leak_start_microsocks: microsocks in P, listening on the C link.  `ip
+# netns exec` execs it, so the PID is microsocks's own.  Sets
+# MICROSOCKS_PID, MICROSOCKS_PORT, MICROSOCKS_LOG.
+leak_start_microsocks() {
+	MICROSOCKS_LOG="$E2E_TMP/microsocks.leak.log"
+	MICROSOCKS_PORT=$LEAK_MICROSOCKS_PORT
+	ip netns exec "$LEAK_NS_P" /usr/bin/microsocks -i "$LEAK_P4" -p "$MICROSOCKS_PORT" \
+		>"$MICROSOCKS_LOG" 2>&1 3>&- </dev/null &
+	MICROSOCKS_PID=$!
+	e2e_register "$MICROSOCKS_PID" microsocks "$MICROSOCKS_LOG"
+	wait_until 10 leak_listening "$LEAK_NS_P" "$LEAK_P4" "$MICROSOCKS_PORT" ||
+		fail "microsocks does not listen in $LEAK_NS_P: $(cat "$MICROSOCKS_LOG")"
 }

@@ -75,22 +75,6 @@ typedef int fexecve_fn(int, char *const[], char *const[]);
 typedef int posix_spawn_fn(pid_t *, const char *, const posix_spawn_file_actions_t *,
     const posix_spawnattr_t *, char *const[], char *const[]);
 
-/* As real.c does: dlsym(RTLD_NEXT) on first use, stored atomically.  A
- * successful dlsym takes nothing from the heap, so a vfork child may make
- * the first call. */
-static void *
-lookup(void **slot, const char *name)
-{
-	void *f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-
-	if (f == NULL) {
-		f = dlsym(RTLD_NEXT, name);
-		if (f != NULL)
-			__atomic_store_n(slot, f, __ATOMIC_RELEASE);
-	}
-	return f;
-}
-
 /* ---- the new environment ---- */
 
 struct new_env {
@@ -280,7 +264,7 @@ static int
 run_execve(const char *path, char *const argv[], char *const envp[])
 {
 	static void *slot;
-	execve_fn *f = (execve_fn *)lookup(&slot, "execve");
+	execve_fn *f = (execve_fn *)real_lookup(&slot, "execve");
 	struct new_env ne;
 
 	if (env_build(&ne, envp) != 0)
@@ -288,7 +272,7 @@ run_execve(const char *path, char *const argv[], char *const envp[])
 	if (f != NULL)
 		f(path, argv, ne.envp);
 	else
-		syscall(SYS_execve, path, argv, ne.envp);
+		real_syscall(SYS_execve, (long)path, (long)argv, (long)ne.envp, 0, 0, 0);
 	env_release(&ne);
 	return -1;
 }
@@ -297,7 +281,7 @@ static int
 run_execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	static void *slot;
-	execve_fn *f = (execve_fn *)lookup(&slot, "execvpe");
+	execve_fn *f = (execve_fn *)real_lookup(&slot, "execvpe");
 	struct new_env ne;
 
 	if (f == NULL) {
@@ -316,7 +300,7 @@ run_spawn(const char *name, pid_t *pid, const char *path,
     const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
     char *const argv[], char *const envp[], void **slot)
 {
-	posix_spawn_fn *f = (posix_spawn_fn *)lookup(slot, name);
+	posix_spawn_fn *f = (posix_spawn_fn *)real_lookup(slot, name);
 	struct new_env ne;
 	int saved = errno, r;
 
@@ -387,11 +371,11 @@ execveat(int dirfd, const char *path, char *const argv[], char *const envp[], in
 
 	if (exec_check(dirfd, path, flags) != 0 || env_build(&ne, envp) != 0)
 		return -1;
-	f = (execveat_fn *)lookup(&slot, "execveat");
+	f = (execveat_fn *)real_lookup(&slot, "execveat");
 	if (f != NULL)
 		f(dirfd, path, argv, ne.envp, flags);
 	else
-		syscall(SYS_execveat, dirfd, path, argv, ne.envp, flags);
+		real_syscall(SYS_execveat, dirfd, (long)path, (long)argv, (long)ne.envp, flags, 0);
 	env_release(&ne);
 	return -1;
 }
@@ -405,11 +389,11 @@ fexecve(int fd, char *const argv[], char *const envp[])
 
 	if (exec_check(fd, "", AT_EMPTY_PATH) != 0 || env_build(&ne, envp) != 0)
 		return -1;
-	f = (fexecve_fn *)lookup(&slot, "fexecve");
+	f = (fexecve_fn *)real_lookup(&slot, "fexecve");
 	if (f != NULL)
 		f(fd, argv, ne.envp);
 	else
-		syscall(SYS_execveat, fd, "", argv, ne.envp, AT_EMPTY_PATH);
+		real_syscall(SYS_execveat, fd, (long)"", (long)argv, (long)ne.envp, AT_EMPTY_PATH, 0);
 	env_release(&ne);
 	return -1;
 }

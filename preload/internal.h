@@ -29,6 +29,9 @@
  * may connect).  A lookup that fails falls back to the raw system call.
  * Code inside the library calls these, never the hooked names: a call to
  * getsockopt() from here would land in our own hook. */
+/* The next definition of name after this library, looked up once and kept
+ * in *slot (for the hooks of other files). */
+void *real_lookup(void **slot, const char *name);
 int real_connect(int fd, const struct sockaddr *sa, socklen_t len);
 int real_getpeername(int fd, struct sockaddr *sa, socklen_t *len);
 int real_getsockname(int fd, struct sockaddr *sa, socklen_t *len);

@@ -17,8 +17,8 @@
 
 #include "internal.h"
 
-static void *
-lookup(void **slot, const char *name)
+void *
+real_lookup(void **slot, const char *name)
 {
 	void *f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
 
@@ -33,7 +33,7 @@ lookup(void **slot, const char *name)
 #define REAL(name) \
 	static void *slot_##name; \
 	typedef __typeof__(name) name##_fn; \
-	name##_fn *f_##name = (name##_fn *)lookup(&slot_##name, #name)
+	name##_fn *f_##name = (name##_fn *)real_lookup(&slot_##name, #name)
 
 int
 real_connect(int fd, const struct sockaddr *sa, socklen_t len)
@@ -122,7 +122,7 @@ int
 real_fcntl64(int fd, int cmd, long arg)
 {
 	static void *slot;
-	int (*f)(int, int, ...) = (int (*)(int, int, ...))lookup(&slot, "fcntl64");
+	int (*f)(int, int, ...) = (int (*)(int, int, ...))real_lookup(&slot, "fcntl64");
 
 	if (f == NULL)
 		return real_fcntl(fd, cmd, arg);
@@ -181,7 +181,7 @@ long
 real_syscall(long nr, long a, long b, long c, long d, long e, long f)
 {
 	static void *slot;
-	long (*fn)(long, ...) = (long (*)(long, ...))lookup(&slot, "syscall");
+	long (*fn)(long, ...) = (long (*)(long, ...))real_lookup(&slot, "syscall");
 
 	if (fn == NULL) {
 		errno = ENOSYS;

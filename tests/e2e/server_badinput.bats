@@ -230,22 +230,28 @@ LOCAL=7f000001
 	still_serving
 }
 
+# The payloads below go as many writes spaced in time after the first (the
+# one pipelined with the handshake), and come back compared byte for byte:
+# a relay that passed on only what arrived with the request, or only its
+# first read, would not echo them.
+
 @test "bad input: pipelined greeting+auth+request+data in one write works" {
 	stop_pid "$SOCKSIFYD_PID"
 	start_socksifyd -u erin:pipe-pw --timeout 2
 	PROXY="127.0.0.1:$SOCKSIFYD_PORT"
 	run timeout 20 "$PYTHON" "$TOOLS/socks_client.py" connect --proxy "$PROXY" --pipeline \
-		--user erin --pass pipe-pw --target "127.0.0.1:$ECHO_PORT" --echo 5000
+		--user erin --pass pipe-pw --target "127.0.0.1:$ECHO_PORT" \
+		--echo 40000 --chunks 40 --gap 0.01
 	assert_success
-	assert_line "echo ok 5000"
+	assert_line "echo ok 40000 in 40 writes"
 	assert_session user=erin "target=127.0.0.1:$ECHO_PORT" result=ok
 }
 
 @test "bad input: pipelined SOCKS4a request+data in one write works" {
 	run timeout 20 "$PYTHON" "$TOOLS/socks_client.py" connect --proxy "$PROXY" --pipeline \
-		--proto socks4a --target "localhost:$ECHO_PORT" --echo 3000
+		--proto socks4a --target "localhost:$ECHO_PORT" --echo 30000 --chunks 30 --gap 0.01
 	assert_success
-	assert_line "echo ok 3000"
+	assert_line "echo ok 30000 in 30 writes"
 	assert_session proto=socks4a "target=localhost:$ECHO_PORT" result=ok
 }
 
@@ -254,21 +260,22 @@ LOCAL=7f000001
 	start_socksifyd -u frank:split-pw --timeout 5
 	PROXY="127.0.0.1:$SOCKSIFYD_PORT"
 	run timeout 20 "$PYTHON" "$TOOLS/socks_client.py" connect --proxy "$PROXY" --split 0.01 \
-		--user frank --pass split-pw --target "localhost:$ECHO_PORT" --echo 100
+		--user frank --pass split-pw --target "localhost:$ECHO_PORT" \
+		--echo 10000 --chunks 20 --gap 0.01
 	assert_success
-	assert_line "echo ok 100"
+	assert_line "echo ok 10000 in 20 writes"
 	assert_session user=frank "target=localhost:$ECHO_PORT" result=ok
 }
 
 @test "bad input: split and pipelined at once (message boundaries inside writes) works" {
 	run timeout 20 "$PYTHON" "$TOOLS/socks_client.py" connect --proxy "$PROXY" --split 0.005 \
-		--pipeline --target "127.0.0.1:$ECHO_PORT" --echo 64
+		--pipeline --target "127.0.0.1:$ECHO_PORT" --echo 6400 --chunks 16 --gap 0.01
 	assert_success
-	assert_line "echo ok 64"
+	assert_line "echo ok 6400 in 16 writes"
 	run timeout 20 "$PYTHON" "$TOOLS/socks_client.py" connect --proxy "$PROXY" --split 0.005 \
-		--proto socks4 --target "127.0.0.1:$ECHO_PORT" --echo 64
+		--proto socks4 --target "127.0.0.1:$ECHO_PORT" --echo 6400 --chunks 16 --gap 0.01
 	assert_success
-	assert_line "echo ok 64"
+	assert_line "echo ok 6400 in 16 writes"
 	[ "$(session_count "target=127.0.0.1:$ECHO_PORT" result=ok)" -eq 2 ] ||
 		wait_until 5 session_count_is -eq 2 "target=127.0.0.1:$ECHO_PORT" result=ok
 	still_serving

@@ -60,8 +60,10 @@ bind_client() {
 	assert_session proto=socks5 cmd=bind result=ok
 }
 
+# The refused BIND below stays open until --timeout; a short one lets
+# refute_session see its final line without a long wait.
 @test "BIND: expected-peer rule: a SOCKS5 peer from 127.0.0.2 when 127.0.0.1 was named is not relayed" {
-	start_socksifyd
+	start_socksifyd --timeout 4
 	run bind_client --proxy "127.0.0.1:$SOCKSIFYD_PORT" --expect 127.0.0.1 \
 		--peer-src 127.0.0.2 --wrong-peer
 	assert_success
@@ -70,7 +72,7 @@ bind_client() {
 }
 
 @test "BIND: expected-peer rule: a SOCKS4 peer from 127.0.0.2 when 127.0.0.1 was named is not relayed" {
-	start_socksifyd
+	start_socksifyd --timeout 4
 	run bind_client --proxy "127.0.0.1:$SOCKSIFYD_PORT" --proto socks4 \
 		--expect 127.0.0.1 --peer-src 127.0.0.2 --wrong-peer
 	assert_success
@@ -101,4 +103,30 @@ print("after %.1f got %r" % (time.monotonic() - t0, rest[:2]))
 	awk -v t="${BASH_REMATCH[1]}" 'BEGIN { exit !(t >= 1.5 && t <= 6) }'
 	refute_line --partial "got b'\\x05\\x00'"
 	assert_session cmd=bind result=timeout
+}
+
+@test "BIND: 30 spaced writes each way cross the relay byte for byte" {
+	# Writes 20 ms apart, each read on the other end while the next are
+	# sent: the relay carries many separate chunks in both directions.
+	start_socksifyd
+	run timeout 30 "$PYTHON" -c '
+import os, socket, sys
+sys.path.insert(0, sys.argv[2])
+import socksraw as sr
+s = sr.connect(sys.argv[1], timeout=10)
+rep, h, p = sr.handshake5(s, sr.SOCKS5_BIND, "127.0.0.1", 0)
+assert rep == 0, "first reply %d" % rep
+peer = socket.create_connection(("127.0.0.1" if h == "0.0.0.0" else h, p), timeout=10)
+rep, h, p = sr.read_reply5(s)
+assert rep == 0, "second reply %d" % rep
+for name, tx, rx in (("up", s, peer), ("down", peer, s)):
+    data = os.urandom(30 * 1000)
+    got = sr.transfer_spaced(tx, rx, sr.split_parts(data, 30), 0.02, len(data))
+    diff = sr.compare_bytes(data, got)
+    print("%s %s" % (name, diff or "ok 30000 in 30 writes"))
+' "127.0.0.1:$SOCKSIFYD_PORT" "$TOOLS"
+	assert_success
+	assert_line "up ok 30000 in 30 writes"
+	assert_line "down ok 30000 in 30 writes"
+	assert_session proto=socks5 cmd=bind result=ok
 }

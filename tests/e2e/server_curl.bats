@@ -99,7 +99,8 @@ fetch() {
 	local p4 p6
 	p4="$(socksifyd_listen_port 127.0.0.1)"
 	p6="$(socksifyd_listen_port ::1)"
-	[ -n "$p4" ] && [ -n "$p6" ]
+	assert [ -n "$p4" ]
+	assert [ -n "$p6" ]
 	[ "$p4" = "$SOCKSIFYD_PORT" ]
 	run fetch --socks5-hostname "[::1]:$p6" "http://[::1]:$HTTP_PORT/"
 	assert_success
@@ -167,6 +168,28 @@ fetch() {
 	down="$(session_field down proto=socks5 result=ok)"
 	((up >= 1048576 && up < 1048576 + 1024))
 	((down >= 1048576 && down < 1048576 + 1024))
+}
+
+@test "curl: a rate-limited upload and its echo cross the relay in many chunks, byte for byte" {
+	# --limit-rate makes curl write (and read) 128 KiB in many pieces spread
+	# over about half a second each way: a relay that passed on only its
+	# first read of a direction would leave the upload or the echo short.
+	start_socksifyd
+	start_http_server
+	head -c 131072 /dev/urandom >"$E2E_TMP/up.bin"
+	local flag i=0
+	for flag in --socks5-hostname --socks4a; do
+		i=$((i + 1))
+		run fetch "$flag" "127.0.0.1:$SOCKSIFYD_PORT" --limit-rate 256k \
+			--data-binary "@$E2E_TMP/up.bin" -H 'Content-Type: application/octet-stream' \
+			-o "$E2E_TMP/echo.$i.bin" "http://localhost:$HTTP_PORT/echo"
+		assert_success
+		run cmp "$E2E_TMP/up.bin" "$E2E_TMP/echo.$i.bin"
+		assert_success
+	done
+	assert_session proto=socks5 "target=localhost:$HTTP_PORT" result=ok
+	assert_session proto=socks4a "target=localhost:$HTTP_PORT" result=ok
+	[ "$(http_request_count /echo)" -eq 2 ]
 }
 
 @test "curl: a refused target gives a clear failure and result=refused" {

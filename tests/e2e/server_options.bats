@@ -247,7 +247,8 @@ sc() {
 	local st=0
 	stop_pid "$SOCKSIFYD_PID" 5 || st=$?
 	[ "$st" -eq 0 ]
-	! pid_alive "$SOCKSIFYD_PID"
+	run pid_alive "$SOCKSIFYD_PID"
+	assert_failure
 	socksifyd_check_log "$SOCKSIFYD_LOG"
 	# The listener is gone.
 	run curl -sS --max-time 3 --socks5 "127.0.0.1:$SOCKSIFYD_PORT" "http://127.0.0.1:$ECHO_PORT/"
@@ -257,13 +258,20 @@ sc() {
 @test "options: --idle-timeout closes a relayed session that carries no data" {
 	start_socksifyd --idle-timeout 2
 	start_tcp_echo
-	run timeout 20 "$PYTHON" -c '
-import sys, time
+	# 30 writes 0.1 s apart (2.9 s of traffic, longer than the idle timeout,
+	# so the data must keep the session open), echoed byte for byte while
+	# they are sent; then silence, which must close it.
+	run timeout 30 "$PYTHON" -c '
+import os, sys, time
 sys.path.insert(0, sys.argv[3])
 import socksraw as sr
 s = sr.connect(sys.argv[1], timeout=10)
 rep, h, p = sr.handshake5(s, sr.SOCKS5_CONNECT, "127.0.0.1", int(sys.argv[2]))
-s.sendall(b"ping"); assert sr.recv_exact(s, 4) == b"ping"
+data = os.urandom(30 * 256)
+got = sr.transfer_spaced(s, s, sr.split_parts(data, 30), 0.1, len(data))
+diff = sr.compare_bytes(data, got)
+if diff:
+    sys.exit("echo differs: " + diff)
 print("open", rep)
 t = sr.wait_eof(s, 10)
 print("closed after %.1f" % t if t is not None else "still open")
@@ -272,7 +280,7 @@ print("closed after %.1f" % t if t is not None else "still open")
 	assert_line "open 0"
 	[[ "$output" =~ closed\ after\ ([0-9.]+) ]]
 	awk -v t="${BASH_REMATCH[1]}" 'BEGIN { exit !(t >= 1.5 && t <= 6) }'
-	assert_session "target=127.0.0.1:$ECHO_PORT" up=4 down=4
+	assert_session "target=127.0.0.1:$ECHO_PORT" up=7680 down=7680
 }
 
 @test "options: -q keeps session lines off stderr" {

@@ -103,3 +103,20 @@ pysocks() {
 	[ "$(wc -l <"$UDP_LOG")" -eq 2 ]
 	assert_session proto=socks5 cmd=udp result=ok
 }
+
+@test "PySocks: CONNECT carries 40 spaced writes each way byte for byte (SOCKS5, SOCKS4a)" {
+	# Each write goes 20 ms after the last and is echoed while the next are
+	# sent, so the relay carries many separate chunks in both directions.
+	start_socksifyd
+	start_tcp_echo
+	run pysocks tcp --proxy "127.0.0.1:$SOCKSIFYD_PORT" --target "127.0.0.1:$ECHO_PORT" \
+		--echo 40000 --chunks 40 --gap 0.02
+	assert_success
+	assert_output "echo ok 40000 in 40 writes"
+	run pysocks tcp --socks4 --rdns --proxy "127.0.0.1:$SOCKSIFYD_PORT" \
+		--target "localhost:$ECHO_PORT" --echo 40000 --chunks 40 --gap 0.02
+	assert_success
+	assert_output "echo ok 40000 in 40 writes"
+	assert_session proto=socks5 "target=127.0.0.1:$ECHO_PORT" result=ok
+	assert_session proto=socks4a "target=localhost:$ECHO_PORT" result=ok
+}

@@ -150,9 +150,11 @@ assert_http_requests() {
 	} | fail
 }
 
-# assert_no_session: socksifyd (newest) logged no session at all.
+# assert_no_session: socksifyd (newest) logged no session at all, once the
+# sessions still open have ended (sessions_settle in common.bash).
 assert_no_session() {
 	local n
+	sessions_settle
 	n="$(session_lines | wc -l)"
 	((n == 0)) || {
 		echo "socksifyd logged $n sessions, expected none:"

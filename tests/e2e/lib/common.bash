@@ -362,8 +362,68 @@ assert_session() {
 	} | fail
 }
 
-# refute_session FIELD=VALUE...: fail if any session line has all the fields.
+# in_net_of PID CMD [ARGS...]: run CMD in the network namespace of PID (a
+# server started under `ip netns exec`), or as it is when that is ours or
+# cannot be entered.
+in_net_of() {
+	local pid="$1"
+	shift
+	if [[ "$(readlink "/proc/$pid/ns/net" 2>/dev/null)" != "$(readlink /proc/$$/ns/net)" ]] &&
+		nsenter --net="/proc/$pid/ns/net" true 2>/dev/null; then
+		nsenter --net="/proc/$pid/ns/net" "$@"
+	else
+		"$@"
+	fi
+}
+
+# socksifyd_open_conns: print the TCP connections through which a session
+# of a socksifyd this test started may still be open (sessions are logged
+# when they end): connections on its listening ports that it has not closed
+# yet (queued, open, or closed by the client only), and those it still
+# holds half-closed.  Connections it closed itself (TIME-WAIT and the like)
+# belong to sessions already logged.  Looks in socksifyd's own network
+# namespace.
+socksifyd_open_conns() {
+	local pid kind log p filt
+	[[ -f "$E2E_PIDS_FILE" ]] || return 0
+	while read -r pid kind log; do
+		[[ "$kind" == socksifyd ]] || continue
+		pid_alive "$pid" || continue
+		filt=""
+		for p in $(sed -nE 's/^listening .*:([0-9]+)$/\1/p' "${log%.log}.out" 2>/dev/null); do
+			filt+="${filt:+ or }sport = :$p"
+		done
+		if [[ -n "$filt" ]]; then
+			in_net_of "$pid" ss -Htn state established state syn-recv state close-wait \
+				"( $filt )" 2>/dev/null
+		fi
+		in_net_of "$pid" ss -Htnp state fin-wait-1 state fin-wait-2 state closing 2>/dev/null |
+			grep -F "pid=$pid," || true
+	done <"$E2E_PIDS_FILE"
+}
+
+# no_open_conns: true when socksifyd_open_conns prints nothing (for wait_until).
+no_open_conns() {
+	[[ -z "$(socksifyd_open_conns)" ]]
+}
+
+# sessions_settle [SECS]: wait (default 10 s) until no socksifyd this test
+# started holds a connection whose session could still be logged, then a
+# moment more for the line itself (socksifyd closes, then logs).  On
+# timeout it says which connections stay open and returns 0 all the same:
+# the caller asserts on the log as it then is.
+sessions_settle() {
+	if ! wait_until "${1:-10}" no_open_conns; then
+		echo "# socksifyd connections still open after ${1:-10}s:" >&2
+		socksifyd_open_conns | sed 's/^/#   /' >&2
+	fi
+	sleep 0.1
+}
+
+# refute_session FIELD=VALUE...: fail if any session line has all the
+# fields, once the sessions still open have ended (sessions_settle).
 refute_session() {
+	sessions_settle
 	if (($(session_count "$@") > 0)); then
 		{
 			echo "unexpected session line with: $*"
@@ -398,14 +458,21 @@ start_port_tool() {
 # (body $HTTP_BODY, a unique line) and big.bin (1 MiB).  POST /echo returns
 # the request body.  Sets HTTP_PID, HTTP_PORT, HTTP_HOST, HTTP_LOG (one line
 # per request: "METHOD PATH CLIENT_IP"), HTTP_ROOT, HTTP_BODY.
+#
+# Python's HTTPServer looks up the name of the address it binds; the
+# machine's /etc/hosts may not name ::1, and the lookup would then go to
+# the machine's name server.  So the server runs with a hosts file of its
+# own (with_hosts_file) that names both loopback addresses.
 start_http_server() {
-	local host="${1:-127.0.0.1}"
+	local host="${1:-127.0.0.1}" hosts="$E2E_TMP/hosts.httpd"
 	HTTP_ROOT="$(mktemp -d "$E2E_TMP/www.XXXXXX")"
 	HTTP_BODY="socksify-e2e-body-$RANDOM$RANDOM"
 	echo "$HTTP_BODY" >"$HTTP_ROOT/index.html"
 	head -c 1048576 /dev/urandom >"$HTTP_ROOT/big.bin"
 	HTTP_HOST="$host"
-	start_port_tool http "$PYTHON" "$TOOLS/httpd.py" --host "$host" --root "$HTTP_ROOT"
+	printf '%s\n' "127.0.0.1 localhost" "::1 localhost ip6-localhost" >"$hosts"
+	start_port_tool http with_hosts_file "$hosts" \
+		"$PYTHON" "$TOOLS/httpd.py" --host "$host" --root "$HTTP_ROOT"
 	HTTP_PID=$TOOL_PID HTTP_PORT=$TOOL_PORT HTTP_LOG=$TOOL_LOG
 }
 

@@ -3,7 +3,12 @@
 
   pysocks_client.py tcp --proxy H:P --target H:P [--socks4] [--rdns]
                         [--user U --pass P] [--path /]
+                        [--echo N [--chunks K] [--gap SECS]]
       Connects through the proxy, sends an HTTP/1.0 GET and prints the body.
+      With --echo N the target is an echo server instead: N random bytes go
+      out as K writes (default 1) SECS apart (default 0.02), are read back
+      while they are sent and compared byte for byte; prints
+      "echo ok N in K writes" ("echo ok N" for one write).
   pysocks_client.py udp --proxy H:P --target H:P [--rdns] [--count N]
                         [--user U --pass P]
       Sends N datagrams through UDP ASSOCIATE and checks each echo; prints
@@ -16,6 +21,8 @@ import socket
 import sys
 
 import socks
+
+import socksraw as sr
 
 
 def split(hp):
@@ -37,6 +44,9 @@ def main():
     ap.add_argument("--pass", dest="password")
     ap.add_argument("--path", default="/")
     ap.add_argument("--count", type=int, default=3)
+    ap.add_argument("--echo", type=int, default=0)
+    ap.add_argument("--chunks", type=int, default=1)
+    ap.add_argument("--gap", type=float, default=0.02)
     args = ap.parse_args()
     ph, pp = split(args.proxy)
     th, tp = split(args.target)
@@ -48,6 +58,21 @@ def main():
                     password=args.password)
         s.settimeout(10)
         s.connect((th, tp))
+        if args.echo:
+            payload = os.urandom(args.echo)
+            parts = sr.split_parts(payload, args.chunks)
+            got = sr.transfer_spaced(s, s, parts, args.gap, len(payload))
+            diff = sr.compare_bytes(payload, got)
+            if diff:
+                print("pysocks_client: FAIL: echo differs: %s (%d writes)"
+                      % (diff, len(parts)))
+                return 1
+            if len(parts) > 1:
+                print("echo ok %d in %d writes" % (len(got), len(parts)))
+            else:
+                print("echo ok %d" % len(got))
+            s.close()
+            return 0
         s.sendall(("GET %s HTTP/1.0\r\nHost: %s\r\n\r\n"
                    % (args.path, th)).encode())
         data = b""

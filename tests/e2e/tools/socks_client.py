@@ -3,15 +3,18 @@
 
   socks_client.py connect --proxy H:P --target H:P [--proto socks5|socks4|socks4a]
         [--user U --pass P] [--echo N | --http PATH] [--pipeline] [--split SECS]
-        [--hold SECS] [--src IP]
+        [--hold SECS] [--src IP] [--chunks K [--gap SECS]]
   socks_client.py udp --proxy H:P --target H:P [--count N] [--user U --pass P]
         [--assoc H:P] [--declare] [--frag N] [--from IP] [--expect-drop]
   socks_client.py udp-pin --proxy H:P --target H:P
   socks_client.py udp-close --proxy H:P --target H:P
 
 connect prints "reply=CODE" and, on success, checks the stream: --echo N
-sends N random bytes to an echo target and expects them back; --http PATH
-sends a GET and prints the body.  --pipeline sends greeting, auth, request
+sends N random bytes to an echo target and expects them back, byte for
+byte; with --chunks K they go as K writes --gap SECS apart (default 0.02),
+read back while they are sent, so a relay has to carry many separate
+chunks each way ("echo ok N in K writes").  --http PATH sends a GET and
+prints the body.  --pipeline sends greeting, auth, request
 (and the payload) in one write; --split sends every message one byte per
 write, SECS apart.  Exit 0 on success, 3 when the reply is a refusal,
 1 on any other failure.
@@ -48,8 +51,10 @@ def do_connect(args):
     host, port = sr.split_hostport(args.target)
     s = sr.connect(args.proxy, src=args.src)
     payload = b""
+    parts = []
     if args.echo:
         payload = os.urandom(args.echo)
+        parts = sr.split_parts(payload, args.chunks)
     elif args.http:
         payload = ("GET %s HTTP/1.0\r\nHost: %s\r\n\r\n"
                    % (args.http, sr.fmt_hostport(host, port))).encode()
@@ -67,7 +72,7 @@ def do_connect(args):
             msgs.append(sr.auth1929(args.user, args.password or ""))
         msgs.append(sr.request5(1, host, port))
         if args.pipeline:
-            write(b"".join(msgs) + payload)
+            write(b"".join(msgs) + (parts[0] if parts else payload))
             m = sr.read_method5(s)
             if args.user is not None and m == 2:
                 if sr.read_auth_status(s) != 0:
@@ -95,19 +100,26 @@ def do_connect(args):
     else:
         req = sr.request4(1, host, port, user=args.user or "",
                           socks4a=(args.proto == "socks4a"))
-        write(req + (payload if args.pipeline else b""))
+        write(req + ((parts[0] if parts else payload) if args.pipeline
+                     else b""))
         code, _, _ = sr.read_reply4(s)
         print("reply=%d" % code)
         if code != 90:
             return 3
-    if payload and not args.pipeline:
-        s.sendall(payload)
     if args.echo:
-        got = sr.recv_exact(s, len(payload))
-        if got != payload:
-            fail("echo differs")
-        print("echo ok %d" % len(got))
+        # With --pipeline the first part went with the handshake.
+        rest = parts[1:] if args.pipeline else parts
+        got = sr.transfer_spaced(s, s, rest, args.gap, len(payload))
+        diff = sr.compare_bytes(payload, got)
+        if diff:
+            fail("echo differs: %s (%d writes)" % (diff, len(parts)))
+        if len(parts) > 1:
+            print("echo ok %d in %d writes" % (len(got), len(parts)))
+        else:
+            print("echo ok %d" % len(got))
     elif args.http:
+        if not args.pipeline:
+            s.sendall(payload)
         data = b""
         while True:
             chunk = s.recv(65536)
@@ -243,6 +255,8 @@ def main():
             p.add_argument("--split", type=float)
             p.add_argument("--hold", type=float, default=0)
             p.add_argument("--src")
+            p.add_argument("--chunks", type=int, default=1)
+            p.add_argument("--gap", type=float, default=0.02)
         if name == "udp":
             p.add_argument("--count", type=int, default=3)
             p.add_argument("--assoc", default="0.0.0.0:0")

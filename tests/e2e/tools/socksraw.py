@@ -7,6 +7,7 @@ reply field, independently of the project's own codecs.
 import ipaddress
 import socket
 import struct
+import threading
 import time
 
 SOCKS5_CONNECT, SOCKS5_BIND, SOCKS5_UDP = 1, 2, 3
@@ -69,6 +70,71 @@ def wait_eof(s, secs):
         except OSError:
             return time.monotonic() - t0
     return None
+
+
+def split_parts(payload, n):
+    """payload cut into n pieces of (nearly) the same size, none empty."""
+    n = max(1, min(n, len(payload)))
+    step, extra = divmod(len(payload), n)
+    parts, pos = [], 0
+    for i in range(n):
+        size = step + (1 if i < extra else 0)
+        parts.append(payload[pos:pos + size])
+        pos += size
+    return parts
+
+
+def send_spaced(s, parts, gap):
+    """Each part in a write of its own, gap seconds apart (Nagle off, so
+    every part leaves as a segment of its own)."""
+    try:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except OSError:
+        pass
+    for i, part in enumerate(parts):
+        if i and gap > 0:
+            time.sleep(gap)
+        s.sendall(part)
+
+
+def transfer_spaced(tx, rx, parts, gap, want, idle=5.0):
+    """Write parts to tx gap seconds apart while reading rx; return what rx
+    got: want bytes, or fewer when rx closed or stayed silent for idle
+    seconds.  tx and rx may be the same socket (an echo)."""
+    errs = []
+
+    def sender():
+        try:
+            send_spaced(tx, parts, gap)
+        except OSError as e:
+            errs.append(e)
+
+    t = threading.Thread(target=sender, daemon=True)
+    t.start()
+    got = bytearray()
+    rx.settimeout(idle)
+    while len(got) < want:
+        try:
+            chunk = rx.recv(min(65536, want - len(got)))
+        except (socket.timeout, OSError):
+            break
+        if not chunk:
+            break
+        got += chunk
+    t.join(idle + gap * len(parts))
+    if errs and len(got) < want:
+        raise errs[0]
+    return bytes(got)
+
+
+def compare_bytes(sent, got):
+    """None when got == sent, else what differs, for a failure message."""
+    if got == sent:
+        return None
+    n = min(len(sent), len(got))
+    at = next((i for i in range(n) if sent[i] != got[i]), n)
+    return "got %d of %d bytes, first difference at offset %d" % (
+        len(got), len(sent), at)
 
 
 def enc_addr5(host, port):

@@ -541,34 +541,6 @@ dns_map_pin_name(const void *pin)
 	return ((const struct dns_entry *)pin)->name;
 }
 
-void
-dns_map_ref_addr(const struct sockaddr *sa, int delta)
-{
-	struct dns_entry *e;
-	uint32_t old, drop;
-
-	if (delta > 0) {
-		while (delta-- > 0)
-			(void)dns_map_pin(sa);
-		return;
-	}
-	if (delta == 0)
-		return;
-	drop = (uint32_t)-(int64_t)delta;
-	lock_map();
-	e = find_addr_locked(sa);
-	if (e != NULL) {
-		/* A pin released through dns_map_unpin may race with us:
-		 * compare-and-swap so the count never wraps below zero. */
-		old = __atomic_load_n(&e->pins, __ATOMIC_RELAXED);
-		while (old != 0 && !__atomic_compare_exchange_n(&e->pins, &old,
-		    old > drop ? old - drop : 0, false, __ATOMIC_RELEASE,
-		    __ATOMIC_RELAXED))
-			;
-	}
-	unlock_map();
-}
-
 size_t
 dns_map_count(void)
 {

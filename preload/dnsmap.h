@@ -72,12 +72,6 @@ void dns_map_repin(void *pin);
  * string stays valid and unchanged for as long as the pin is held. */
 const char *dns_map_pin_name(const void *pin);
 
-/* The older form of pinning, by address: delta 1 pins the name sa stands
- * for, delta -1 releases one pin of it (never below zero).  Both take the
- * lock, so a release from a signal handler can deadlock: use dns_map_pin
- * and dns_map_unpin instead.  Other addresses: no-op. */
-void dns_map_ref_addr(const struct sockaddr *sa, int delta);
-
 /* Figures for tests and --check. */
 size_t dns_map_count(void);
 size_t dns_map_capacity(void);

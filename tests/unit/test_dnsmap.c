@@ -184,31 +184,31 @@ test_bound_policy(void)
 	CHECK_EQ_INT(dns_map_count(), 50);
 }
 
-/* The same through the older by-address form (dns_map_ref_addr). */
+/* A map full of pinned names refuses a new one until a pin goes. */
 static void
 test_all_pinned(void)
 {
 	char nm[32];
 	struct sockaddr_in s4;
-	uint32_t idx;
+	void *pins[20];
 
 	setup("240.0.0.0/8", "100::/64", 20);
 	for (int i = 0; i < 20; i++) {
 		snprintf(nm, sizeof(nm), "busy%d.test", i);
-		idx = dns_map_get(nm);
-		s4 = sa4_of(idx);
-		dns_map_ref_addr((struct sockaddr *)&s4, 1);
+		pins[i] = pin_idx(dns_map_get(nm));
+		CHECK(pins[i] != NULL);
 	}
 	errno = 0;
 	CHECK_EQ_INT(dns_map_get("one-too-many.test"), 0);
 	CHECK_EQ_INT(errno, EAGAIN);
-	/* One socket closes: its name may now make room.  A second release
-	 * of the same name does not wrap its count around. */
+	/* One socket closes: its name may now make room. */
 	s4 = sa4_of(dns_map_get("busy3.test"));
-	dns_map_ref_addr((struct sockaddr *)&s4, -1);
-	dns_map_ref_addr((struct sockaddr *)&s4, -1);
+	dns_map_unpin(pins[3]);
 	CHECK(dns_map_get("one-too-many.test") != 0);
 	CHECK_EQ_INT(dns_map_lookup_addr((struct sockaddr *)&s4, nm, sizeof(nm)), 0);
+	for (int i = 0; i < 20; i++)
+		if (i != 3)
+			dns_map_unpin(pins[i]);
 }
 
 /* A pin keeps its name, and the name's address, through any churn; the

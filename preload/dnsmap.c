@@ -7,9 +7,8 @@
  *
  * Pin counts are the one thing changed without the lock.  An entry is
  * freed only under the lock and only when its count is zero.  A count goes
- * from zero to one only under the lock (dns_map_pin); further pins
- * (dns_map_repin) and releases (dns_map_unpin) are atomic operations by
- * the holder of a pin.  So an entry seen under the lock with no pins
+ * from zero to one only under the lock (dns_map_pin); releases
+ * (dns_map_unpin) are atomic operations by the holder of a pin.  So an entry seen under the lock with no pins
  * cannot gain one before it is freed, and an entry with pins is never
  * freed: a pin holder may use it, and its name, without the lock.
  */
@@ -520,18 +519,6 @@ dns_map_unpin(void *pin)
 	 * the count at zero (the acquire in pinned()). */
 	if (e != NULL)
 		__atomic_sub_fetch(&e->pins, 1, __ATOMIC_RELEASE);
-}
-
-void
-dns_map_repin(void *pin)
-{
-	struct dns_entry *e = pin;
-
-	/* No lock needed: the caller's pin keeps the count above zero, so
-	 * nothing can free e meanwhile, and the count never passes through
-	 * zero on the way up. */
-	if (e != NULL)
-		__atomic_add_fetch(&e->pins, 1, __ATOMIC_RELAXED);
 }
 
 const char *

@@ -11,9 +11,8 @@
  * every name is pinned, a new name is refused.
  *
  * Thread-safe: one mutex, with fork handlers, so the child of a threaded
- * program keeps the parent's map and can use it at once.  Releasing,
- * copying and reading a held pin take no lock (dns_map_unpin, _repin,
- * _pin_name).  Nothing here exits or aborts: a failed allocation is a
+ * program keeps the parent's map and can use it at once.  Releasing and
+ * reading a held pin take no lock (dns_map_unpin, dns_map_pin_name).  Nothing here exits or aborts: a failed allocation is a
  * failed call.
  */
 #ifndef SOCKSIFY_DNSMAP_H
@@ -62,11 +61,6 @@ void *dns_map_pin(const struct sockaddr *sa);
  * once; the name may be forgotten as soon as its last pin goes. */
 void dns_map_unpin(void *pin);
 
-/* Takes one more pin on a name the caller already holds a pin for (a
- * socket record copied by dup(), say).  Lock-free and async-signal-safe;
- * the new pin is released with dns_map_unpin like any other.  The caller's
- * own pin must stay held until this returns. */
-void dns_map_repin(void *pin);
 
 /* The name a pin holds (normalised, NUL terminated).  Lock-free; the
  * string stays valid and unchanged for as long as the pin is held. */

@@ -220,7 +220,7 @@ test_pins(void)
 	struct sockaddr_in s4 = { .sin_family = AF_INET };
 	char buf[256], nm[32];
 	uint32_t a, b, c;
-	void *pa, *pa2, *pb;
+	void *pa, *pa2, *pb, *pb2;
 
 	setup("240.0.0.0/8", "100::/64", 20);
 	a = dns_map_get("a.test");
@@ -234,8 +234,9 @@ test_pins(void)
 	CHECK(pa != NULL && pb != NULL);
 	CHECK(pa == pa2);
 	CHECK_STR(dns_map_pin_name(pb), "b.test");
-	/* A copy of b's pin (dup): b stays until both are released. */
-	dns_map_repin(pb);
+	/* A second pin on b (a dup'ed socket): b stays until both go. */
+	pb2 = dns_map_pin((struct sockaddr *)&s6);
+	CHECK(pb2 == pb);
 	/* Not stand-ins, or stand-ins of no live name: no pin. */
 	inet_pton(AF_INET, "10.0.0.1", &s4.sin_addr);
 	CHECK(dns_map_pin((struct sockaddr *)&s4) == NULL);
@@ -261,7 +262,7 @@ test_pins(void)
 	CHECK_STR(name_of(b, buf, sizeof(buf)), "b.test");
 	CHECK_STR(dns_map_pin_name(pb), "b.test");
 	/* b's last pin goes. */
-	dns_map_unpin(pb);
+	dns_map_unpin(pb2);
 	for (int i = 0; i < 500; i++) {
 		snprintf(nm, sizeof(nm), "again%d.test", i);
 		CHECK(dns_map_get(nm) != 0);

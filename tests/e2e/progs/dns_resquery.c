@@ -486,6 +486,15 @@ static void cmd_conn(char **f, int n)
 
 int main(int argc, char **argv)
 {
+	sigset_t usr1;
+
+	/* SIGEV_SIGNAL sends a signal to the process, which any thread that
+	 * does not block it may take (a SIGEV_THREAD notifier of an earlier
+	 * step, still ending): blocked from the start, in every thread, it
+	 * waits for sigtimedwait. */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	load_parser();
 	for (int i = 1; i < argc; i++) {

@@ -394,6 +394,9 @@ no_live_hops(struct chain *c)
 		l = strlen(c->fail.detail);
 		snprintf(c->fail.detail + l, sizeof(c->fail.detail) - l, "; no live proxy left");
 	}
+	/* Final: no hop is being tried, so step_failed must not skip one
+	 * and start over (that would come back here for ever). */
+	c->trying = false;
 	c->st = CS_FAILED;
 	return HS_FAILED;
 }

@@ -352,6 +352,15 @@ static pthread_t main_thread;
 
 static void note_fn(union sigval v)
 {
+	sigset_t usr1;
+
+	/* The notification thread starts with no signal blocked (as glibc
+	 * starts it) and lives on for a moment after this returns: a
+	 * SIGEV_SIGNAL of the next step must not be taken, and kill the
+	 * process, there.  Blocked here, it stays pending for sigtimedwait. */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
 	pthread_mutex_lock(&note_lock);
 	note_done = 1;
 	note_value = v.sival_int;
@@ -489,9 +498,8 @@ int main(int argc, char **argv)
 	sigset_t usr1;
 
 	/* SIGEV_SIGNAL sends a signal to the process, which any thread that
-	 * does not block it may take (a SIGEV_THREAD notifier of an earlier
-	 * step, still ending): blocked from the start, in every thread, it
-	 * waits for sigtimedwait. */
+	 * does not block it may take: blocked from the start here, in every
+	 * thread made later, and in note_fn's, it waits for sigtimedwait. */
 	sigemptyset(&usr1);
 	sigaddset(&usr1, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &usr1, NULL);

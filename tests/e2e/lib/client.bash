@@ -92,6 +92,7 @@ start_echo_server() {
 start_httpconnect() {
 	start_port_tool hcp "$PYTHON" "$TOOLS/httpconnect_proxy.py" "$@"
 	HCP_PID=$TOOL_PID HCP_PORT=$TOOL_PORT HCP_LOG=$TOOL_LOG
+	guard_proxy 127.0.0.1 "$HCP_PORT"
 }
 
 # start_badproxy MODE [--code N] [--delay S]: tools/badproxy.py on
@@ -102,6 +103,7 @@ start_badproxy() {
 	shift
 	start_port_tool bad "$PYTHON" "$TOOLS/badproxy.py" --mode "$mode" "$@"
 	BAD_PID=$TOOL_PID BAD_PORT=$TOOL_PORT BAD_LOG=$TOOL_LOG
+	guard_proxy 127.0.0.1 "$BAD_PORT"
 }
 
 # ---------------------------------------------------------------- proofs

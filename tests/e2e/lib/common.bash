@@ -42,12 +42,19 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
 # is called from.
 E2E_PIDS_FILE="$E2E_TMP/.e2e_pids"
 SOCKSIFYD_WRAP=()
+# The leak guard (lib/guard.bash) replaces these when a suite loads it:
+# GUARD_EXEC is the prefix that runs a program where a direct packet is
+# caught, guard_proxy makes a proxy reachable from there.
+GUARD_EXEC=()
+guard_proxy() { :; }
 
 # e2e_setup: call from setup().  Works in the per-test temp dir.
 e2e_setup() {
 	E2E_TMP="$BATS_TEST_TMPDIR"
 	E2E_PIDS_FILE="$E2E_TMP/.e2e_pids"
-	: >"$E2E_PIDS_FILE"
+	# The temp dir is the test's own: a second call (a helper that sets
+	# up more inside the test) keeps what the first one registered.
+	touch "$E2E_PIDS_FILE"
 	cd "$E2E_TMP" || return 1
 }
 
@@ -258,6 +265,9 @@ start_socksifyd() {
 		sleep 0.05
 	done
 	[[ "$SOCKSIFYD_PORT" =~ ^[0-9]+$ ]] || fail "bad port file: '$SOCKSIFYD_PORT'"
+	while read -r a i; do
+		guard_proxy "$a" "$i"
+	done < <(sed -nE 's/^listening \[?([^]]*)\]?:([0-9]+)$/\1 \2/p' "$SOCKSIFYD_OUT")
 }
 
 # with_hosts_file FILE CMD [ARGS...]: run CMD (exec, same PID) in a private
@@ -547,6 +557,7 @@ start_danted() {
 	DANTED_PID="$(tr -d '[:space:]' <"$pidf")"
 	e2e_register "$DANTED_PID" danted "$DANTED_LOG"
 	wait_for_port 127.0.0.1 "$DANTED_PORT" 10 || fail "danted does not listen"
+	guard_proxy 127.0.0.1 "$DANTED_PORT"
 }
 
 # start_microsocks [-u USER -P PASS]: start microsocks on 127.0.0.1 at a
@@ -562,6 +573,7 @@ start_microsocks() {
 	MICROSOCKS_PID=$!
 	e2e_register "$MICROSOCKS_PID" microsocks "$MICROSOCKS_LOG"
 	wait_for_port 127.0.0.1 "$MICROSOCKS_PORT" 10 || fail "microsocks does not listen"
+	guard_proxy 127.0.0.1 "$MICROSOCKS_PORT"
 }
 
 # start_bg NAME CMD [ARGS...]: run any other helper in the background with

@@ -14,9 +14,11 @@
 load lib/common
 load lib/client
 load lib/dns
+load lib/guard
 
 setup() {
 	dns_setup
+	guard_setup
 	start_http_server
 	start_dns_counter
 	start_capture
@@ -24,7 +26,7 @@ setup() {
 }
 
 teardown() {
-	e2e_teardown
+	guard_teardown
 }
 
 # use_proxy socksifyd|danted: start the proxy in its namespace and write a

@@ -7,6 +7,7 @@
 load lib/common
 load lib/client
 load lib/dns
+load lib/guard
 
 setup_file() {
 	dns_build_progs
@@ -14,6 +15,7 @@ setup_file() {
 
 setup() {
 	dns_setup
+	guard_setup
 	start_dns_counter
 	printf '%s\n' "127.0.0.1 echo-target.test" >>"$PROXY_HOSTS"
 	start_tcp_echo
@@ -22,7 +24,7 @@ setup() {
 }
 
 teardown() {
-	e2e_teardown
+	guard_teardown
 }
 
 @test "stand-ins come from fake_ipv4 and fake_ipv6 when configured, and connect by name" {

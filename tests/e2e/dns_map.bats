@@ -12,6 +12,7 @@
 load lib/common
 load lib/client
 load lib/dns
+load lib/guard
 
 CAP=256
 
@@ -21,6 +22,7 @@ setup_file() {
 
 setup() {
 	dns_setup
+	guard_setup
 	start_dns_counter
 	awk 'BEGIN { for (i = 1; i <= 300; i++) printf "127.0.0.1 p%03d.test\n", i }' >>"$PROXY_HOSTS"
 	start_tcp_echo
@@ -29,7 +31,7 @@ setup() {
 }
 
 teardown() {
-	e2e_teardown
+	guard_teardown
 }
 
 @test "map at its bound: pinned names kept, LRU unused names forgotten, no address reused" {

@@ -14,6 +14,7 @@
 load lib/common
 load lib/client
 load lib/dns
+load lib/guard
 
 V4='240\.[0-9]+\.[0-9]+\.[0-9]+'
 V6='100::[0-9a-f:]+'
@@ -29,13 +30,14 @@ setup_file() {
 
 setup() {
 	dns_setup
+	guard_setup
 	start_dns_counter
 	# Nothing listens there: these tests resolve, they do not connect.
 	dns_conf "proxy = socks5://127.0.0.1:1"
 }
 
 teardown() {
-	e2e_teardown
+	guard_teardown
 }
 
 # probe CMD...: run dns_probe under socksify (sets output/lines/status).

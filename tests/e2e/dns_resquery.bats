@@ -15,6 +15,7 @@
 load lib/common
 load lib/client
 load lib/dns
+load lib/guard
 
 T=echo-target.test
 V4='10\.250\.[0-9]+\.[0-9]+'
@@ -30,6 +31,7 @@ setup_file() {
 
 setup() {
 	dns_setup
+	guard_setup
 	start_dns_counter
 	printf '%s\n' "127.0.0.1 $T" >>"$PROXY_HOSTS"
 	start_tcp_echo
@@ -39,7 +41,7 @@ setup() {
 }
 
 teardown() {
-	e2e_teardown
+	guard_teardown
 }
 
 # probe CMD...: run dns_resquery under socksify (sets output/lines/status).

@@ -14,6 +14,7 @@
 load lib/common
 load lib/client
 load lib/dns
+load lib/guard
 
 NAMES=1000
 THREADS=64
@@ -28,6 +29,7 @@ setup_file() {
 
 setup() {
 	dns_setup
+	guard_setup
 	start_dns_counter
 	awk -v n="$NAMES" 'BEGIN {
 		for (i = 1; i <= n; i++)
@@ -42,7 +44,7 @@ setup() {
 }
 
 teardown() {
-	e2e_teardown
+	guard_teardown
 }
 
 # assert_targets ROUNDS: socksifyd logged NAMES*ROUNDS successful CONNECTs,

@@ -20,6 +20,7 @@
 load lib/common
 load lib/client
 load lib/dns
+load lib/guard
 
 ENGINE_PROGS="${BATS_FILE_TMPDIR:-$E2E_TMP}/engineprogs"
 # Names e001.test .. eNNN.test resolve to 127.0.0.1 at the proxy.
@@ -53,6 +54,7 @@ setup_file() {
 
 setup() {
 	dns_setup
+	guard_setup
 	start_dns_counter
 	awk -v n="$PIN_NAMES" 'BEGIN { for (i = 1; i <= n; i++) printf "127.0.0.1 e%03d.test\n", i }' \
 		>>"$PROXY_HOSTS"
@@ -61,7 +63,7 @@ setup() {
 }
 
 teardown() {
-	e2e_teardown
+	guard_teardown
 }
 
 # wait_sessions N FILTER...: wait (10 s) until socksifyd logged at least N

@@ -12,6 +12,7 @@
 load lib/common
 load lib/client
 load lib/dns
+load lib/guard
 
 setup_file() {
 	client_build_progs
@@ -19,10 +20,11 @@ setup_file() {
 
 setup() {
 	client_setup
+	guard_setup
 }
 
 teardown() {
-	e2e_teardown
+	guard_teardown
 }
 
 # sfy_opt OPT CMD [ARGS...]: CMD under the launcher with one launcher
@@ -41,6 +43,8 @@ start_slow_relay() {
 	start_port_tool slow "$PYTHON" "$TOOLS/engine_slow_relay.py" \
 		--target "127.0.0.1:$1" --delay "${2:-0.3}"
 	SLOW_PID=$TOOL_PID SLOW_PORT=$TOOL_PORT SLOW_LOG=$TOOL_LOG
+	# A hop of the chain: reachable from the guarded namespace.
+	guard_proxy 127.0.0.1 "$SLOW_PORT"
 }
 
 # re_escape TEXT: TEXT with the extended-regex metacharacters escaped.

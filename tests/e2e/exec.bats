@@ -10,6 +10,7 @@
 
 load lib/common
 load lib/client
+load lib/guard
 
 GO_SRC="$REPO/tests/e2e/go/exec_get.go"
 
@@ -36,13 +37,14 @@ setup_file() {
 
 setup() {
 	client_setup
+	guard_setup
 	start_http_server
 	start_socksifyd
 	sfy_conf "proxy = socks5://127.0.0.1:$SOCKSIFYD_PORT"
 }
 
 teardown() {
-	e2e_teardown
+	guard_teardown
 }
 
 # assert_requests_stay N: the HTTP server saw exactly N requests, waiting a

@@ -13,13 +13,15 @@
 
 load lib/common
 load lib/client
+load lib/guard
 
 setup() {
 	client_setup
+	guard_setup
 }
 
 teardown() {
-	e2e_teardown
+	guard_teardown
 }
 
 # clean_env CMD [ARGS...]: CMD with only what the launcher needs.

@@ -5,13 +5,15 @@
 
 load lib/common
 load lib/client
+load lib/guard
 
 setup() {
 	client_setup
+	guard_setup
 }
 
 teardown() {
-	e2e_teardown
+	guard_teardown
 }
 
 @test "chains: socksifyd -> danted -> target" {
@@ -89,6 +91,30 @@ teardown() {
 	run sfy_py --get / 127.0.0.1 "$HTTP_PORT"
 	assert_failure 3
 	assert_errno ECONNREFUSED
+	assert_http_requests 0
+}
+
+@test "chains: dynamic, random and round_robin chains whose every hop is dead fail with ECONNREFUSED: one line per hop, no retry loop" {
+	start_http_server
+	local mode d1 d2
+	d1="$(free_port)"
+	d2="$(free_port)"
+	for mode in dynamic random round_robin; do
+		sfy_conf "chain = $mode" "proxy = socks5://127.0.0.1:$d1" \
+			"proxy = socks5://127.0.0.1:$d2"
+		run --separate-stderr sfy_py --get / 127.0.0.1 "$HTTP_PORT"
+		assert_failure 3
+		assert_errno ECONNREFUSED
+		# Each dead hop is reported once, then the failed connect, then
+		# the client's own detail line.  A chain that started over
+		# after its last hop would print without end (until sfy's
+		# 30 s bound).
+		((${#stderr_lines[@]} <= 4)) || {
+			echo "$mode: ${#stderr_lines[@]} log lines:"
+			printf '%s\n' "${stderr_lines[@]:0:8}"
+		} | fail
+		[[ "$stderr" == *"no live proxy left"* ]] || fail "$mode: $stderr"
+	done
 	assert_http_requests 0
 }
 
@@ -209,4 +235,38 @@ print("done")' "$HTTP_PORT"
 	assert_output --partial "PEER ::ffff:127.0.0.1 $HTTP_PORT"
 	assert_session cmd=connect proto=socks4 target="127.0.0.1:$HTTP_PORT" result=ok
 	assert_http_requests 1
+}
+
+@test "leak guard: a connection, a datagram or a lookup that skips the chain is caught; a dead configured hop is not a leak" {
+	start_http_server
+	# The chain's only hop is dead: the refused attempt goes to the hop,
+	# which is where the program was told to connect.
+	sfy_conf "proxy = socks5://127.0.0.1:$(free_port)"
+	run sfy_curl "http://127.0.0.1:$HTTP_PORT/"
+	assert_failure
+	run guard_check
+	assert_success
+	# The same curl without the launcher, in the guarded namespace: the
+	# target's address is there, nothing listens, and the trap counts it.
+	run in_guard curl -sS --noproxy '*' --max-time 5 "http://127.0.0.1:$HTTP_PORT/"
+	assert_failure
+	run guard_check
+	assert_failure
+	assert_output --partial "LEAK: 1 connection attempts"
+	assert_output --regexp "IP 127\.0\.0\.1\.[0-9]+ > 127\.0\.0\.1\.$HTTP_PORT: Flags \[S\]"
+	# A datagram to any address, and a lookup through the resolver.
+	run in_guard bash -c 'echo x >/dev/udp/198.18.0.7/9999'
+	run in_guard getent hosts guard-check.test
+	assert_failure
+	run guard_check
+	assert_failure
+	assert_output --partial "> 127.0.0.53.53: "
+	assert_output --regexp '> 198\.18\.0\.7\.9999: UDP'
+	assert_output --regexp 'counting name server in .*: [1-9][0-9]* queries'
+	assert_http_requests 0
+	# Made on purpose above: the teardown's own check must not fail on
+	# them, so they are named as meant.
+	guard_allow 127.0.0.1 "$HTTP_PORT"
+	guard_allow 198.18.0.7 9999
+	guard_allow 127.0.0.53 53
 }

@@ -5,6 +5,7 @@
 
 load lib/common
 load lib/client
+load lib/guard
 
 setup_file() {
 	client_build_progs
@@ -12,11 +13,12 @@ setup_file() {
 
 setup() {
 	client_setup
+	guard_setup
 	MARK="$E2E_TMP/command-ran"
 }
 
 teardown() {
-	e2e_teardown
+	guard_teardown
 }
 
 # bad_conf LINE_NO TEXT...: write TEXT lines to $E2E_TMP/bad.conf, run the
@@ -158,7 +160,7 @@ GOOD="proxy = socks5://127.0.0.1:1080"
 	start_socksifyd
 	printf '%s\n' "direct = none" "proxy = socks5://127.0.0.1:$SOCKSIFYD_PORT" \
 		"frobnicate = yes" >"$E2E_TMP/bad.conf"
-	run env SOCKSIFY_CONF="$E2E_TMP/bad.conf" LD_PRELOAD="$LIBSOCKSIFY" \
+	run in_guard env SOCKSIFY_CONF="$E2E_TMP/bad.conf" LD_PRELOAD="$LIBSOCKSIFY" \
 		timeout 30 "$PYTHON" "$TOOLS/client_connect.py" --get / 0.0.0.0 "$HTTP_PORT"
 	assert_failure 3
 	assert_output --partial "ERRNO "
@@ -172,7 +174,7 @@ GOOD="proxy = socks5://127.0.0.1:1080"
 	start_socksifyd
 	printf '%s\n' "direct = none" "proxy = socks5://127.0.0.1:$SOCKSIFYD_PORT" \
 		"frobnicate = yes" >"$E2E_TMP/bad.conf"
-	run env SOCKSIFY_CONF="$E2E_TMP/bad.conf" LD_PRELOAD="$LIBSOCKSIFY" \
+	run in_guard env SOCKSIFY_CONF="$E2E_TMP/bad.conf" LD_PRELOAD="$LIBSOCKSIFY" \
 		timeout 30 "$PYTHON" "$TOOLS/client_connect.py" --get / 127.0.0.1 "$HTTP_PORT"
 	assert_failure 3
 	assert_output --partial "ERRNO "

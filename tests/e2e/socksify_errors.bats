@@ -5,14 +5,16 @@
 
 load lib/common
 load lib/client
+load lib/guard
 
 setup() {
 	client_setup
+	guard_setup
 	start_http_server
 }
 
 teardown() {
-	e2e_teardown
+	guard_teardown
 }
 
 @test "errors: wrong SOCKS5 password gives EACCES and curl exit 7" {

@@ -7,13 +7,15 @@
 
 load lib/common
 load lib/client
+load lib/guard
 
 setup() {
 	client_setup
+	guard_setup
 }
 
 teardown() {
-	e2e_teardown
+	guard_teardown
 }
 
 @test "--check prints one line per hop with latency and exits 0 when all answer" {
@@ -103,7 +105,8 @@ teardown() {
 }
 
 @test "-p alone: loopback destinations stay direct by default" {
-	start_http_server
+	# The web server runs beside the program: going direct is the point.
+	guard_local_http_server
 	start_socksifyd
 	run timeout 30 "$LAUNCHER" -p "socks5://127.0.0.1:$SOCKSIFYD_PORT" -- \
 		curl -sS --noproxy '*' --max-time 20 "http://127.0.0.1:$HTTP_PORT/"

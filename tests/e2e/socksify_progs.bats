@@ -5,6 +5,7 @@
 
 load lib/common
 load lib/client
+load lib/guard
 
 setup_file() {
 	client_build_progs
@@ -12,11 +13,12 @@ setup_file() {
 
 setup() {
 	client_setup
+	guard_setup
 	start_echo_server
 }
 
 teardown() {
-	e2e_teardown
+	guard_teardown
 }
 
 @test "progs: non-blocking connect keeps fcntl flags, options, and getpeername is the destination (socksifyd)" {

@@ -3,6 +3,7 @@
 
 load lib/common
 load lib/client
+load lib/guard
 
 setup_file() {
 	client_build_progs
@@ -10,10 +11,11 @@ setup_file() {
 
 setup() {
 	client_setup
+	guard_setup
 }
 
 teardown() {
-	e2e_teardown
+	guard_teardown
 }
 
 @test "stress: 32 threads x 200 connections through the chain all succeed (6400 sessions)" {

@@ -14,6 +14,7 @@ static const char *const result_words[] = {
 	[SRV_R_REFUSED] = "refused",
 	[SRV_R_UNREACHABLE] = "unreachable",
 	[SRV_R_NOT_ALLOWED] = "not-allowed",
+	[SRV_R_LOOP] = "loop",
 	[SRV_R_AUTH_FAILED] = "auth-failed",
 	[SRV_R_BAD_COMMAND] = "bad-command",
 	[SRV_R_BAD_ATYP] = "bad-atyp",

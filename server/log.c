@@ -16,6 +16,7 @@ static const char *const result_words[] = {
 	[SRV_R_NOT_ALLOWED] = "not-allowed",
 	[SRV_R_LOOP] = "loop",
 	[SRV_R_AUTH_FAILED] = "auth-failed",
+	[SRV_R_AUTH_REQUIRED] = "auth-required",
 	[SRV_R_BAD_COMMAND] = "bad-command",
 	[SRV_R_BAD_ATYP] = "bad-atyp",
 	[SRV_R_BAD_VERSION] = "bad-version",

@@ -33,7 +33,7 @@ struct srv srv_g;
 
 static const char usage_text[] =
 	"usage: socksifyd [-l ADDR:PORT]... [-u USER:PASS]... [--users FILE]\n"
-	"                 [--allow CIDR]... [--deny-dest CIDR]... [--no-bind] [--no-udp]\n"
+	"                 [--socks4-userid] [--allow CIDR]... [--deny-dest CIDR]... [--no-bind] [--no-udp]\n"
 	"                 [--max-conns N] [--timeout SECONDS] [--idle-timeout SECONDS]\n"
 	"                 [--port-file FILE] [--threads N] [-v] [-q] [-h] [--version]\n"
 	"\n"
@@ -41,8 +41,13 @@ static const char usage_text[] =
 	"                           [::1]:PORT for IPv6; port 0 picks a free port)\n"
 	"  -u, --user USER:PASS     require RFC 1929 authentication (repeatable)\n"
 	"      --users FILE         users from FILE, one user:pass per line\n"
+	"      --socks4-userid      with users, let SOCKS4 in on a user id that names\n"
+	"                           one (no password: default is to refuse SOCKS4)\n"
 	"      --allow CIDR         clients allowed (repeatable; default everyone)\n"
-	"      --deny-dest CIDR     destinations refused (repeatable)\n"
+	"      --deny-dest CIDR     destinations refused (repeatable; 0.0.0.0, ::,\n"
+	"                           IPv4-mapped IPv6 and names are checked as the\n"
+	"                           address reached); the server's own listening\n"
+	"                           addresses are always refused\n"
 	"      --no-bind            refuse BIND\n"
 	"      --no-udp             refuse UDP ASSOCIATE\n"
 	"      --max-conns N        at most N sessions at once (default no limit)\n"
@@ -57,13 +62,14 @@ static const char usage_text[] =
 
 enum {
 	OPT_USERS = 256, OPT_ALLOW, OPT_DENY, OPT_NO_BIND, OPT_NO_UDP, OPT_MAX_CONNS,
-	OPT_TIMEOUT, OPT_IDLE, OPT_PORT_FILE, OPT_THREADS, OPT_VERSION,
+	OPT_TIMEOUT, OPT_IDLE, OPT_PORT_FILE, OPT_THREADS, OPT_VERSION, OPT_S4_USERID,
 };
 
 static const struct option long_opts[] = {
 	{ "listen", required_argument, NULL, 'l' },
 	{ "user", required_argument, NULL, 'u' },
 	{ "users", required_argument, NULL, OPT_USERS },
+	{ "socks4-userid", no_argument, NULL, OPT_S4_USERID },
 	{ "allow", required_argument, NULL, OPT_ALLOW },
 	{ "deny-dest", required_argument, NULL, OPT_DENY },
 	{ "no-bind", no_argument, NULL, OPT_NO_BIND },
@@ -174,6 +180,9 @@ parse_args(struct srv_cfg *cfg, int argc, char **argv)
 		case OPT_DENY:
 			if (srv_acl_add(&cfg->deny, &cfg->ndeny, optarg, &why) != 0)
 				usage_error("bad --deny-dest range '%s': %s", optarg, why);
+			break;
+		case OPT_S4_USERID:
+			cfg->socks4_userid = true;
 			break;
 		case OPT_NO_BIND:
 			cfg->no_bind = true;

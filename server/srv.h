@@ -37,6 +37,7 @@ struct srv_cfg {
 	size_t ndeny;
 	bool no_bind;
 	bool no_udp;
+	bool socks4_userid;         /* with users, a SOCKS4 user id is enough */
 	size_t max_conns;           /* 0: no limit */
 	unsigned timeout_ms;        /* negotiation, connect and BIND wait */
 	unsigned idle_ms;           /* 0: no idle limit */
@@ -202,6 +203,7 @@ enum srv_result {
 	SRV_R_NOT_ALLOWED,
 	SRV_R_LOOP,          /* the destination is one of our own listeners */
 	SRV_R_AUTH_FAILED,
+	SRV_R_AUTH_REQUIRED, /* SOCKS4 while users are configured */
 	SRV_R_BAD_COMMAND,
 	SRV_R_BAD_ATYP,
 	SRV_R_BAD_VERSION,

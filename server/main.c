@@ -43,7 +43,8 @@ static const char usage_text[] =
 	"      --users FILE         users from FILE, one user:pass per line\n"
 	"      --socks4-userid      with users, let SOCKS4 in on a user id that names\n"
 	"                           one (no password: default is to refuse SOCKS4)\n"
-	"      --allow CIDR         clients allowed (repeatable; default everyone)\n"
+	"      --allow CIDR         clients allowed (repeatable; default everyone, but\n"
+	"                           a non-loopback -l needs --allow or users)\n"
 	"      --deny-dest CIDR     destinations refused (repeatable; 0.0.0.0, ::,\n"
 	"                           IPv4-mapped IPv6 and names are checked as the\n"
 	"                           address reached); the server's own listening\n"
@@ -247,6 +248,30 @@ parse_args(struct srv_cfg *cfg, int argc, char **argv)
 		cfg->threads = default_threads();
 }
 
+/* A listener beyond loopback with neither --allow nor users would serve
+ * anyone who can reach it: that has to be asked for, not be a default.
+ * Checked before anything is bound. */
+static void
+check_exposure(const struct srv_cfg *cfg)
+{
+	if (cfg->nallow > 0 || cfg->nusers > 0)
+		return;
+	for (size_t i = 0; i < cfg->nlisten; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len;
+		char txt[ADDR_STRLEN];
+
+		if (srv_listen_sockaddr(&cfg->listen[i], &ss, &len) != 0)
+			exit(1);
+		if (!srv_acl_is_loopback((struct sockaddr *)&ss))
+			usage_error("refusing to listen on %s with no --allow and no users: "
+			    "anyone who can reach it could use the proxy; say who may, "
+			    "with --allow CIDR (--allow 0.0.0.0/0 --allow ::/0 for "
+			    "everyone) or -u/--users",
+			    addr_format(txt, sizeof(txt), &cfg->listen[i]));
+	}
+}
+
 static void
 raise_nofile(void)
 {
@@ -351,6 +376,7 @@ main(int argc, char **argv)
 
 	srv_g.sigfd = -1;
 	parse_args(cfg, argc, argv);
+	check_exposure(cfg);
 	raise_nofile();
 	if (srv_workers_init(cfg->threads) != 0) {
 		srv_fatal("event loop: %s", strerror(errno));

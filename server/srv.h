@@ -308,6 +308,10 @@ extern struct srv srv_g;
 extern __thread struct srv_worker *srv_w;
 
 /* worker.c */
+/* The socket address of a -l address (a name is looked up); -1 after
+ * saying why. */
+int srv_listen_sockaddr(const struct wire_addr *w, struct sockaddr_storage *ss,
+    socklen_t *len);
 /* Makes n workers; the calling thread becomes worker 0. */
 int srv_workers_init(unsigned n);
 /* Listens on every -l address in every worker. */

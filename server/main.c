@@ -33,8 +33,8 @@ struct srv srv_g;
 
 static const char usage_text[] =
 	"usage: socksifyd [-l ADDR:PORT]... [-u USER:PASS]... [--users FILE]\n"
-	"                 [--socks4-userid] [--allow CIDR]... [--deny-dest CIDR]... [--no-bind] [--no-udp]\n"
-	"                 [--max-conns N] [--timeout SECONDS] [--idle-timeout SECONDS]\n"
+	"                 [--socks4-userid] [--allow CIDR]... [--deny-dest CIDR]...\n"
+	"                 [--no-bind] [--no-udp] [--max-conns N] [--timeout SECONDS] [--idle-timeout SECONDS]\n"
 	"                 [--port-file FILE] [--threads N] [-v] [-q] [-h] [--version]\n"
 	"\n"
 	"  -l, --listen ADDR:PORT   listen here (repeatable; default 127.0.0.1:1080;\n"

@@ -33,8 +33,9 @@ struct srv srv_g;
 
 static const char usage_text[] =
 	"usage: socksifyd [-l ADDR:PORT]... [-u USER:PASS]... [--users FILE]\n"
-	"                 [--socks4-userid] [--allow CIDR]... [--deny-dest CIDR]...\n"
-	"                 [--no-bind] [--no-udp] [--max-conns N] [--timeout SECONDS] [--idle-timeout SECONDS]\n"
+	"                 [--socks4-userid]\n"
+	"                 [--allow CIDR]... [--deny-dest CIDR]... [--no-bind] [--no-udp]\n"
+	"                 [--max-conns N] [--timeout SECONDS] [--idle-timeout SECONDS]\n"
 	"                 [--port-file FILE] [--threads N] [-v] [-q] [-h] [--version]\n"
 	"\n"
 	"  -l, --listen ADDR:PORT   listen here (repeatable; default 127.0.0.1:1080;\n"
@@ -63,7 +64,8 @@ static const char usage_text[] =
 
 enum {
 	OPT_USERS = 256, OPT_ALLOW, OPT_DENY, OPT_NO_BIND, OPT_NO_UDP, OPT_MAX_CONNS,
-	OPT_TIMEOUT, OPT_IDLE, OPT_PORT_FILE, OPT_THREADS, OPT_VERSION, OPT_S4_USERID,
+	OPT_TIMEOUT, OPT_IDLE, OPT_PORT_FILE, OPT_THREADS, OPT_VERSION,
+	OPT_S4_USERID,
 };
 
 static const struct option long_opts[] = {

@@ -56,19 +56,37 @@ fail:
 	return -1;
 }
 
+/* SRV_R_OK when sa may be connected to, else why not: a --deny-dest
+ * range, or one of our own listeners (each nested session would hold two
+ * more descriptors, until they ran out). */
+static enum srv_result
+dest_check(const struct sockaddr *sa)
+{
+	if (!srv_acl_dest_ok(&srv_g.cfg, sa))
+		return SRV_R_NOT_ALLOWED;
+	if (srv_acl_is_listener(srv_w->ls, srv_w->nls, sa)) {
+		SRV_DEBUG("connect: destination is this server's own listener");
+		return SRV_R_LOOP;
+	}
+	return SRV_R_OK;
+}
+
 /* Tries the next address the name gave; err is why the last one failed. */
 static void
 connect_next(struct srv_session *s, int err)
 {
-	bool denied = false;
+	enum srv_result refused = SRV_R_OK;
 
 	while (s->ai_next != NULL) {
 		struct addrinfo *ai = s->ai_next;
+		enum srv_result r;
+
 		s->ai_next = ai->ai_next;
 		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
 			continue;
-		if (!srv_acl_dest_ok(&srv_g.cfg, ai->ai_addr)) {
-			denied = true;
+		r = dest_check(ai->ai_addr);
+		if (r != SRV_R_OK) {
+			refused = r;
 			continue;
 		}
 		if (connect_try(s, ai->ai_addr, ai->ai_addrlen) == 0)
@@ -76,8 +94,8 @@ connect_next(struct srv_session *s, int err)
 		err = errno;
 		SRV_DEBUG("connect: %s", strerror(err));
 	}
-	if (err == 0 && denied) {
-		srv_fail(s, SOCKS5_REP_NOT_ALLOWED, SRV_R_NOT_ALLOWED);
+	if (err == 0 && refused != SRV_R_OK) {
+		srv_fail(s, SOCKS5_REP_NOT_ALLOWED, refused);
 		return;
 	}
 	if (err == 0)
@@ -108,6 +126,7 @@ srv_connect_start(struct srv_session *s)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
+	enum srv_result r;
 
 	if (s->target.type == WIRE_ATYP_NAME) {
 		struct srv_rjob *j = srv_rjob_new(0);
@@ -134,8 +153,9 @@ srv_connect_start(struct srv_session *s)
 		srv_fail(s, SOCKS5_REP_ATYP_UNSUPPORTED, SRV_R_BAD_ATYP);
 		return;
 	}
-	if (!srv_acl_dest_ok(&srv_g.cfg, (struct sockaddr *)&ss)) {
-		srv_fail(s, SOCKS5_REP_NOT_ALLOWED, SRV_R_NOT_ALLOWED);
+	r = dest_check((struct sockaddr *)&ss);
+	if (r != SRV_R_OK) {
+		srv_fail(s, SOCKS5_REP_NOT_ALLOWED, r);
 		return;
 	}
 	if (connect_try(s, (struct sockaddr *)&ss, len) != 0) {

@@ -33,6 +33,7 @@ struct srv srv_g;
 
 static const char usage_text[] =
 	"usage: socksifyd [-l ADDR:PORT]... [-u USER:PASS]... [--users FILE]\n"
+	"                 [--socks4-userid]\n"
 	"                 [--allow CIDR]... [--deny-dest CIDR]... [--no-bind] [--no-udp]\n"
 	"                 [--max-conns N] [--timeout SECONDS] [--idle-timeout SECONDS]\n"
 	"                 [--port-file FILE] [--threads N] [-v] [-q] [-h] [--version]\n"
@@ -41,8 +42,14 @@ static const char usage_text[] =
 	"                           [::1]:PORT for IPv6; port 0 picks a free port)\n"
 	"  -u, --user USER:PASS     require RFC 1929 authentication (repeatable)\n"
 	"      --users FILE         users from FILE, one user:pass per line\n"
-	"      --allow CIDR         clients allowed (repeatable; default everyone)\n"
-	"      --deny-dest CIDR     destinations refused (repeatable)\n"
+	"      --socks4-userid      with users, let SOCKS4 in on a user id that names\n"
+	"                           one (no password: default is to refuse SOCKS4)\n"
+	"      --allow CIDR         clients allowed (repeatable; default everyone, but\n"
+	"                           a non-loopback -l needs --allow or users)\n"
+	"      --deny-dest CIDR     destinations refused (repeatable; 0.0.0.0, ::,\n"
+	"                           IPv4-mapped IPv6 and names are checked as the\n"
+	"                           address reached); the server's own listening\n"
+	"                           addresses are always refused\n"
 	"      --no-bind            refuse BIND\n"
 	"      --no-udp             refuse UDP ASSOCIATE\n"
 	"      --max-conns N        at most N sessions at once (default no limit)\n"
@@ -58,12 +65,14 @@ static const char usage_text[] =
 enum {
 	OPT_USERS = 256, OPT_ALLOW, OPT_DENY, OPT_NO_BIND, OPT_NO_UDP, OPT_MAX_CONNS,
 	OPT_TIMEOUT, OPT_IDLE, OPT_PORT_FILE, OPT_THREADS, OPT_VERSION,
+	OPT_S4_USERID,
 };
 
 static const struct option long_opts[] = {
 	{ "listen", required_argument, NULL, 'l' },
 	{ "user", required_argument, NULL, 'u' },
 	{ "users", required_argument, NULL, OPT_USERS },
+	{ "socks4-userid", no_argument, NULL, OPT_S4_USERID },
 	{ "allow", required_argument, NULL, OPT_ALLOW },
 	{ "deny-dest", required_argument, NULL, OPT_DENY },
 	{ "no-bind", no_argument, NULL, OPT_NO_BIND },
@@ -175,6 +184,9 @@ parse_args(struct srv_cfg *cfg, int argc, char **argv)
 			if (srv_acl_add(&cfg->deny, &cfg->ndeny, optarg, &why) != 0)
 				usage_error("bad --deny-dest range '%s': %s", optarg, why);
 			break;
+		case OPT_S4_USERID:
+			cfg->socks4_userid = true;
+			break;
 		case OPT_NO_BIND:
 			cfg->no_bind = true;
 			break;
@@ -236,6 +248,30 @@ parse_args(struct srv_cfg *cfg, int argc, char **argv)
 		listen_add(cfg, "127.0.0.1:1080");
 	if (cfg->threads == 0)
 		cfg->threads = default_threads();
+}
+
+/* A listener beyond loopback with neither --allow nor users would serve
+ * anyone who can reach it: that has to be asked for, not be a default.
+ * Checked before anything is bound. */
+static void
+check_exposure(const struct srv_cfg *cfg)
+{
+	if (cfg->nallow > 0 || cfg->nusers > 0)
+		return;
+	for (size_t i = 0; i < cfg->nlisten; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len;
+		char txt[ADDR_STRLEN];
+
+		if (srv_listen_sockaddr(&cfg->listen[i], &ss, &len) != 0)
+			exit(1);
+		if (!srv_acl_is_loopback((struct sockaddr *)&ss))
+			usage_error("refusing to listen on %s with no --allow and no users: "
+			    "anyone who can reach it could use the proxy; say who may, "
+			    "with --allow CIDR (--allow 0.0.0.0/0 --allow ::/0 for "
+			    "everyone) or -u/--users",
+			    addr_format(txt, sizeof(txt), &cfg->listen[i]));
+	}
 }
 
 static void
@@ -342,6 +378,7 @@ main(int argc, char **argv)
 
 	srv_g.sigfd = -1;
 	parse_args(cfg, argc, argv);
+	check_exposure(cfg);
 	raise_nofile();
 	if (srv_workers_init(cfg->threads) != 0) {
 		srv_fatal("event loop: %s", strerror(errno));

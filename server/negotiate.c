@@ -211,9 +211,14 @@ step_s4_req(struct srv_session *s)
 	else if (r.cmd == SOCKS4_CMD_BIND)
 		s->cmd = SRV_CMD_BIND;
 	s->state = SRV_ST_RESOLVE;
-	/* SOCKS4 has no password: with users configured, the user id must be
-	 * one of their names. */
+	/* SOCKS4 has no password: with users configured it is refused, unless
+	 * --socks4-userid takes a user id that is one of their names. */
 	if (srv_g.cfg.nusers > 0) {
+		if (!srv_g.cfg.socks4_userid) {
+			SRV_DEBUG("socks4: users are configured and SOCKS4 has no password");
+			srv_fail(s, SOCKS5_REP_NOT_ALLOWED, SRV_R_AUTH_REQUIRED);
+			return -1;
+		}
 		s->user = srv_users_find(&srv_g.cfg, r.user);
 		if (s->user == NULL) {
 			SRV_DEBUG("socks4: unknown user id");

@@ -37,6 +37,7 @@ struct srv_cfg {
 	size_t ndeny;
 	bool no_bind;
 	bool no_udp;
+	bool socks4_userid;         /* with users, a SOCKS4 user id is enough */
 	size_t max_conns;           /* 0: no limit */
 	unsigned timeout_ms;        /* negotiation, connect and BIND wait */
 	unsigned idle_ms;           /* 0: no idle limit */
@@ -56,9 +57,25 @@ const struct srv_user *srv_users_find(const struct srv_cfg *cfg, const char *nam
 void srv_users_free(struct srv_cfg *cfg);
 
 /* acl.c */
+union srv_sa;
+struct srv_listener;
 int srv_acl_add(struct addr_cidr **list, size_t *n, const char *text, const char **why);
 bool srv_acl_client_ok(const struct srv_cfg *cfg, const struct sockaddr *sa);
+/* The address a connect() or sendto() to sa reaches, in the one form the
+ * rules compare: IPv4-mapped and IPv4-compatible IPv6 become IPv4,
+ * 0.0.0.0/8 becomes 127.0.0.1 and :: becomes ::1 (where Linux sends
+ * them).  The port is kept; anything but IPv4 and IPv6 gives AF_UNSPEC.
+ * Every destination rule goes through it. */
+void srv_acl_canon(union srv_sa *out, const struct sockaddr *sa);
+/* False when sa, canonical, is in a --deny-dest range. */
 bool srv_acl_dest_ok(const struct srv_cfg *cfg, const struct sockaddr *sa);
+/* True when a connect to sa would reach one of the listeners ls: same
+ * port, and the same address, or for a listener on 0.0.0.0 or :: any
+ * address of this host in its family. */
+bool srv_acl_is_listener(const struct srv_listener *ls, size_t nls,
+    const struct sockaddr *sa);
+/* 127.0.0.0/8, ::1 or ::ffff:127.0.0.0/104, as given (0.0.0.0 is not). */
+bool srv_acl_is_loopback(const struct sockaddr *sa);
 /* Same IP address (ports ignored; IPv4-mapped IPv6 equals IPv4). */
 bool srv_sa_same_ip(const struct sockaddr *a, const struct sockaddr *b);
 /* An IPv4 or IPv6 address of all zeros (names are never zero). */
@@ -184,7 +201,9 @@ enum srv_result {
 	SRV_R_REFUSED,
 	SRV_R_UNREACHABLE,
 	SRV_R_NOT_ALLOWED,
+	SRV_R_LOOP,          /* the destination is one of our own listeners */
 	SRV_R_AUTH_FAILED,
+	SRV_R_AUTH_REQUIRED, /* SOCKS4 while users are configured */
 	SRV_R_BAD_COMMAND,
 	SRV_R_BAD_ATYP,
 	SRV_R_BAD_VERSION,
@@ -289,6 +308,10 @@ extern struct srv srv_g;
 extern __thread struct srv_worker *srv_w;
 
 /* worker.c */
+/* The socket address of a -l address (a name is looked up); -1 after
+ * saying why. */
+int srv_listen_sockaddr(const struct wire_addr *w, struct sockaddr_storage *ss,
+    socklen_t *len);
 /* Makes n workers; the calling thread becomes worker 0. */
 int srv_workers_init(unsigned n);
 /* Listens on every -l address in every worker. */

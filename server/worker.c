@@ -89,9 +89,8 @@ srv_workers_init(unsigned n)
 	return 0;
 }
 
-/* The socket address of a -l address (names are looked up once). */
-static int
-listen_sockaddr(const struct wire_addr *w, struct sockaddr_storage *ss, socklen_t *len)
+int
+srv_listen_sockaddr(const struct wire_addr *w, struct sockaddr_storage *ss, socklen_t *len)
 {
 	if (w->type == WIRE_ATYP_NAME) {
 		struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
@@ -150,7 +149,7 @@ listen_all(size_t i)
 	struct sockaddr_storage ss;
 	socklen_t len = 0;
 
-	if (listen_sockaddr(wa, &ss, &len) != 0)
+	if (srv_listen_sockaddr(wa, &ss, &len) != 0)
 		return -1;
 	for (unsigned k = 0; k < srv_g.nw; k++) {
 		struct srv_worker *w = srv_g.w[k];

@@ -364,6 +364,7 @@ cleanup(void)
 	if (srv_g.sigfd >= 0)
 		close(srv_g.sigfd);
 	srv_workers_free();
+	srv_log_stop();
 	srv_users_free(&srv_g.cfg);
 	free(srv_g.cfg.allow);
 	free(srv_g.cfg.deny);
@@ -402,6 +403,10 @@ main(int argc, char **argv)
 	fflush(stdout);
 	if (cfg->port_file != NULL && write_port_file(cfg->port_file, &srv_g.w[0]->ls[0].addr) != 0)
 		goto out;
+	if (srv_log_start() != 0) {
+		srv_fatal("log: %s", strerror(errno));
+		goto out;
+	}
 	if (srv_workers_start() != 0) {
 		srv_fatal("threads: %s", strerror(errno));
 		goto out;

@@ -89,6 +89,11 @@ extern int srv_verbosity;
 void srv_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void srv_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void srv_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* From here on lines are queued and written by a thread of their own:
+ * nothing that logs waits on stderr.  -1 with errno when it cannot. */
+int srv_log_start(void);
+/* Writes out what is queued (waiting at most 2 s for a blocked stderr). */
+void srv_log_stop(void);
 #define SRV_DEBUG(...) do { if (srv_verbosity > 0) srv_debug(__VA_ARGS__); } while (0)
 
 /* ---- loop.c: epoll and fixed-duration timer lists ---- */

@@ -308,3 +308,58 @@ print("closed after %.1f" % t if t is not None else "still open")
 	assert_output --partial "$HTTP_BODY"
 	assert_session proto=socks5 cmd=connect "target=127.0.0.1:$HTTP_PORT" result=ok
 }
+
+# log_flood PORT N: N SOCKS5 greetings to 127.0.0.1:PORT, one connection
+# each, every one answered within 5 s (each ends as one session line).
+log_flood() {
+	timeout 60 "$PYTHON" - "$1" "$2" <<-'PY'
+		import socket, sys
+		port, n = int(sys.argv[1]), int(sys.argv[2])
+		for i in range(n):
+		    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+		    s.sendall(b"\x05\x01\x00")
+		    if s.recv(2) != b"\x05\x00":
+		        sys.exit("greeting %d not answered" % i)
+		    s.close()
+		print("flood ok")
+	PY
+}
+
+@test "options: a stderr nobody reads never stalls the server: log lines are dropped and counted" {
+	local fifo="$E2E_TMP/log.fifo" out="$E2E_TMP/log.out" reader pf="$E2E_TMP/stall.port" port
+	start_http_server
+	mkfifo "$fifo"
+	# The reader exists before socksifyd opens the pipe, then stops
+	# reading: the pipe fills and stays full.
+	cat "$fifo" >"$out" 3>&- &
+	reader=$!
+	e2e_register "$reader" logreader
+	"$SOCKSIFYD" -l 127.0.0.1:0 --threads 1 --port-file "$pf" 2>"$fifo" >/dev/null 3>&- </dev/null &
+	e2e_register "$!" socksifyd-stall
+	local pid=$!
+	wait_for_file "$pf" 10 || fail "socksifyd did not start"
+	port="$(tr -d '[:space:]' <"$pf")"
+	kill -STOP "$reader"
+	# Some 4000 session lines: more than the pipe and the log queue hold.
+	run log_flood "$port" 4000
+	assert_success
+	assert_output "flood ok"
+	run curl -sS --max-time 10 --socks5 "127.0.0.1:$port" "http://127.0.0.1:$HTTP_PORT/"
+	assert_success
+	assert_output "$HTTP_BODY"
+	# Read again: the count of what was lost comes out, and socksifyd
+	# ends cleanly on SIGTERM with its queue written.
+	kill -CONT "$reader"
+	kill -TERM "$pid"
+	wait_until 10 bash -c '! kill -0 "$0" 2>/dev/null' "$pid" || fail "socksifyd did not exit"
+	wait_until 10 bash -c '! kill -0 "$0" 2>/dev/null' "$reader" || fail "the reader did not end"
+	run grep -E '^socksifyd: [0-9]+ log lines dropped: stderr was not read fast enough$' "$out"
+	assert_success
+	local dropped
+	dropped="$(awk '/^socksifyd: [0-9]+ log lines dropped/ { n += $2 } END { print n + 0 }' "$out")"
+	# Every session made a line: written or counted as dropped.
+	local written
+	written="$(grep -c '^socksifyd: session ' "$out")"
+	((written + dropped >= 4001)) || fail "written $written + dropped $dropped < 4001 sessions"
+	((dropped > 0)) || fail "nothing was dropped: the test did not fill the pipe"
+}

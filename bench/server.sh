@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # server.sh: socksifyd against microsocks and danted (and direct loopback as the ceiling).
 #
-# usage: bench/server.sh [--quick] [--reps R] [--secs S] [--servers "direct socksifyd ..."]
+# usage: bench/server.sh [--quick] [--reps R] [--secs S] [--servers "direct forwarder socksifyd ..."]
 #                        [--sessions N] [--server-close] [--pin] [--no-build] [--raw FILE]
 # Prints a table of medians and the ratios the project's goals are about.
 # A benchmark, not a test: it never fails on a number.
@@ -14,7 +14,7 @@ WARMUP=0.5
 SESSIONS=1000
 CONCS="1 16 128"
 STREAMS="1 4"
-SERVERS="direct socksifyd microsocks danted"
+SERVERS="direct forwarder socksifyd microsocks danted"
 BUILD=1
 RAW=
 PIN=0
@@ -51,7 +51,7 @@ if [ "$BUILD" = 1 ]; then
 	note "building in $BENCH_BUILD (Release)"
 	cmake -S "$BENCH_ROOT" -B "$BENCH_BUILD" -DCMAKE_BUILD_TYPE=Release -DSOCKSIFY_WERROR=OFF >"$BENCH_WORK/cmake.log" 2>&1 ||
 	    die "cmake configure failed: see output of cmake -S $BENCH_ROOT -B $BENCH_BUILD"
-	cmake --build "$BENCH_BUILD" -j2 --target socksify_loadgen >>"$BENCH_WORK/cmake.log" 2>&1 ||
+	cmake --build "$BENCH_BUILD" -j2 --target socksify_loadgen socksify_fwd >>"$BENCH_WORK/cmake.log" 2>&1 ||
 	    die "building socksify_loadgen failed"
 	case " $SERVERS " in *" socksifyd "*)
 		cmake --build "$BENCH_BUILD" -j2 --target socksifyd >>"$BENCH_WORK/cmake.log" 2>&1 ||
@@ -85,25 +85,58 @@ ECHO=127.0.0.1:$(cat "$BENCH_WORK/echo.port")
 ECHO1=127.0.0.1:$(cat "$BENCH_WORK/echo1.port")
 SOURCE=127.0.0.1:$(cat "$BENCH_WORK/source.port")
 
-declare -A PORT PID
+declare -A PORT PID FWD FWDPID
+# The bare forwarder (bench/fwd.c) speaks no SOCKS: one instance per
+# target, and the load generator goes to it as if it were the target.
+fwd_up() {
+	local t dir
+	for t in "$ECHO" "$ECHO1" "$SOURCE"; do
+		dir=$BENCH_WORK/fwd.$RANDOM
+		mkdir -p "$dir"
+		"${PIN_PROXY[@]}" "$BENCH_BUILD/bench/socksify_fwd" -l 127.0.0.1:0 --to "$t" \
+		    --port-file "$dir/port" >"$dir/out" 2>&1 &
+		BENCH_PIDS+=("$!")
+		FWDPID[$t]=$!
+		wait_file "$dir/port" || die "socksify_fwd did not report a port: $(cat "$dir/out")"
+		FWD[$t]=127.0.0.1:$(cat "$dir/port")
+		wait_port "$(cat "$dir/port")" || die "socksify_fwd is not accepting"
+	done
+}
+# spid SERVER TARGET: the PID whose memory and CPU count for SERVER when
+# it carries traffic to TARGET.
+spid() { if [ "$1" = forwarder ]; then echo "${FWDPID[$2]}"; else echo "${PID[$1]}"; fi; }
 up() {
 	local s
 	for s in $SERVERS; do
 		[ "$s" = direct ] && continue
+		if [ "$s" = forwarder ]; then
+			fwd_up
+			continue
+		fi
 		start_server "$s"
 		PORT[$s]=$SRV_PORT
 		PID[$s]=$SRV_PID
 	done
 }
 down() {
-	local s
+	local s p
 	for s in $SERVERS; do
 		[ "$s" = direct ] && continue
+		if [ "$s" = forwarder ]; then
+			for p in "${FWDPID[@]}"; do stop_pid "$p"; done
+			continue
+		fi
 		stop_pid "${PID[$s]}"
 	done
 }
-# The loadgen arguments that point at server $1.
-via() { if [ "$1" = direct ]; then echo --direct; else echo "--proxy 127.0.0.1:${PORT[$1]}"; fi; }
+# The loadgen arguments that point at server $1, for the target $2.
+via() {
+	case $1 in
+	direct) echo "--direct --target $2" ;;
+	forwarder) echo "--direct --target ${FWD[$2]}" ;;
+	*) echo "--proxy 127.0.0.1:${PORT[$1]} --target $2" ;;
+	esac
+}
 
 note "servers: $SERVERS; reps=$REPS secs=$SECS sessions=$SESSIONS"
 
@@ -112,8 +145,8 @@ note "servers: $SERVERS; reps=$REPS secs=$SECS sessions=$SESSIONS"
 idle_run() {
 	local s=$1 out=$BENCH_WORK/idle.out pid i m0 m1 line
 	sleep 0.3
-	m0=$(tree_mem "${PID[$s]}")
-	"${PIN_LOAD[@]}" "$LG" idle $(via "$s") --target "$ECHO" -c "$SESSIONS" --hold 60 --label "$s" >"$out" 2>&1 &
+	m0=$(tree_mem "$(spid "$s" "$ECHO")")
+	"${PIN_LOAD[@]}" "$LG" idle $(via "$s" "$ECHO") -c "$SESSIONS" --hold 60 --label "$s" >"$out" 2>&1 &
 	pid=$!
 	BENCH_PIDS+=("$pid")
 	for i in $(seq 300); do
@@ -128,7 +161,7 @@ idle_run() {
 		return
 	fi
 	sleep 0.5   # let a forking server settle
-	m1=$(tree_mem "${PID[$s]}")
+	m1=$(tree_mem "$(spid "$s" "$ECHO")")
 	stop_pid "$pid"
 	set -- $m0 $m1
 	rec "idle/$s/rss" "$(awk -v a="$1" -v b="$3" -v n="$SESSIONS" 'BEGIN { printf "%.2f", (b - a) / n }')"
@@ -153,7 +186,7 @@ up
 for r in $(seq "$REPS"); do
 	for c in $CONCS; do
 		for s in $SERVERS; do
-			line=$("${PIN_LOAD[@]}" "$LG" cycles $(via "$s") --target "$ECHO1" -c "$c" -d "$SECS" $CLOSE \
+			line=$("${PIN_LOAD[@]}" "$LG" cycles $(via "$s" "$ECHO1") -c "$c" -d "$SECS" $CLOSE \
 			    --warmup "$WARMUP" --label "$s" 2>&1 | tail -1)
 			[ -n "$RAW" ] && echo "$line" >>"$RAW"
 			rec "cyc/$c/$s/rate" "$(kv rate "$line")"
@@ -171,11 +204,11 @@ for r in $(seq "$REPS"); do
 	for n in $STREAMS; do
 		for s in $SERVERS; do
 			p0=0 p1=0
-			[ "$s" != direct ] && p0=$(tree_cpu "${PID[$s]}")
+			[ "$s" != direct ] && p0=$(tree_cpu "$(spid "$s" "$SOURCE")")
 			s0=$(tree_cpu "$SOURCE_PID")
-			line=$("${PIN_LOAD[@]}" "$LG" bulk $(via "$s") --target "$SOURCE" -c "$n" -d "$SECS" --label "$s" 2>&1 | tail -1)
+			line=$("${PIN_LOAD[@]}" "$LG" bulk $(via "$s" "$SOURCE") -c "$n" -d "$SECS" --label "$s" 2>&1 | tail -1)
 			s1=$(tree_cpu "$SOURCE_PID")
-			[ "$s" != direct ] && p1=$(tree_cpu "${PID[$s]}")
+			[ "$s" != direct ] && p1=$(tree_cpu "$(spid "$s" "$SOURCE")")
 			[ -n "$RAW" ] && echo "$line proxy_cpu=$(awk -v a="$p0" -v b="$p1" 'BEGIN{print b-a}')" >>"$RAW"
 			rec "bulk/$n/$s/mibs" "$(kv mib_s "$line")"
 			rec "bulk/$n/$s/cpu" "$(awk -v c="$(kv cpu_client "$line")" -v b="$(kv bytes_total "$line")" \
@@ -238,16 +271,27 @@ for s in microsocks danted; do
 done
 echo
 echo "ratios (goal in brackets):"
+printf '  cycles/s c=128  socksifyd / forwarder = %s  [>= 0.85]\n' \
+    "$(ratio "$(med cyc/128/socksifyd/rate)" "$(med cyc/128/forwarder/rate)")"
 printf '  cycles/s c=128  socksifyd / best(microsocks, danted) = %s  [>= 2]\n' \
     "$(ratio "$(med cyc/128/socksifyd/rate)" "$best_peer_cyc")"
 for n in $STREAMS; do
-	printf '  bulk %s stream(s) socksifyd / danted     = %s  [>= 2]\n' "$n" \
-	    "$(ratio "$(med "bulk/$n/socksifyd/mibs")" "$(med "bulk/$n/danted/mibs")")"
-	printf '  bulk %s stream(s) socksifyd / direct     = %s  [~0.75]\n' "$n" \
+	best_peer_bulk=nan
+	for s in microsocks danted; do
+		has "$s" || continue
+		v=$(med "bulk/$n/$s/mibs")
+		best_peer_bulk=$(awk -v a="$best_peer_bulk" -v b="$v" 'BEGIN { print (a == "nan" || b + 0 > a + 0) ? b : a }')
+	done
+	printf '  bulk %s stream(s) socksifyd / forwarder = %s  [>= 0.85]\n' "$n" \
+	    "$(ratio "$(med "bulk/$n/socksifyd/mibs")" "$(med "bulk/$n/forwarder/mibs")")"
+	printf '  bulk %s stream(s) socksifyd / best(microsocks, danted) = %s  [>= 2 at 4 streams]\n' "$n" \
+	    "$(ratio "$(med "bulk/$n/socksifyd/mibs")" "$best_peer_bulk")"
+	printf '  bulk %s stream(s) socksifyd / direct     = %s\n' "$n" \
 	    "$(ratio "$(med "bulk/$n/socksifyd/mibs")" "$(med "bulk/$n/direct/mibs")")"
-	printf '  CPU/GiB %s stream(s) socksifyd / direct  = %s  [< 1.5]\n' "$n" \
-	    "$(ratio "$(med "bulk/$n/socksifyd/cpu")" "$(med "bulk/$n/direct/cpu")")"
+	printf '  proxy CPU/GiB %s stream(s) socksifyd / forwarder = %s  [<= 1.2]\n' "$n" \
+	    "$(ratio "$(med "bulk/$n/socksifyd/pcpu")" "$(med "bulk/$n/forwarder/pcpu")")"
 done
+printf '  idle KiB/session socksifyd (RSS) = %s  [<= 1.5]\n' "$(fmt "$(med idle/socksifyd/rss)" 2)"
 printf '  idle KiB/session socksifyd / microsocks (RSS) = %s  [< 1]\n' \
     "$(ratio "$(med idle/socksifyd/rss)" "$(med idle/microsocks/rss)")"
 printf '  idle KiB/session socksifyd / microsocks (PSS) = %s  [< 1]\n' \

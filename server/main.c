@@ -36,7 +36,8 @@ static const char usage_text[] =
 	"                 [--socks4-userid]\n"
 	"                 [--allow CIDR]... [--deny-dest CIDR]... [--no-bind] [--no-udp]\n"
 	"                 [--max-conns N] [--timeout SECONDS] [--idle-timeout SECONDS]\n"
-	"                 [--port-file FILE] [--threads N] [-v] [-q] [-h] [--version]\n"
+	"                 [--port-file FILE] [--threads N] [--run-as NAME]\n"
+	"                 [-v] [-q] [-h] [--version]\n"
 	"\n"
 	"  -l, --listen ADDR:PORT   listen here (repeatable; default 127.0.0.1:1080;\n"
 	"                           [::1]:PORT for IPv6; port 0 picks a free port)\n"
@@ -57,6 +58,7 @@ static const char usage_text[] =
 	"      --idle-timeout SECONDS  end sessions idle this long (default 0: never)\n"
 	"      --port-file FILE     write the first listener's port to FILE\n"
 	"      --threads N          event-loop threads (default: one per CPU)\n"
+	"      --run-as NAME        become user NAME once the listeners are bound\n"
 	"  -v, --verbose            debug log\n"
 	"  -q, --quiet              no log\n"
 	"  -h, --help               this help\n"
@@ -65,7 +67,7 @@ static const char usage_text[] =
 enum {
 	OPT_USERS = 256, OPT_ALLOW, OPT_DENY, OPT_NO_BIND, OPT_NO_UDP, OPT_MAX_CONNS,
 	OPT_TIMEOUT, OPT_IDLE, OPT_PORT_FILE, OPT_THREADS, OPT_VERSION,
-	OPT_S4_USERID,
+	OPT_S4_USERID, OPT_RUN_AS,
 };
 
 static const struct option long_opts[] = {
@@ -82,6 +84,7 @@ static const struct option long_opts[] = {
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 	{ "port-file", required_argument, NULL, OPT_PORT_FILE },
 	{ "threads", required_argument, NULL, OPT_THREADS },
+	{ "run-as", required_argument, NULL, OPT_RUN_AS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -212,6 +215,9 @@ parse_args(struct srv_cfg *cfg, int argc, char **argv)
 			break;
 		case OPT_PORT_FILE:
 			cfg->port_file = optarg;
+			break;
+		case OPT_RUN_AS:
+			cfg->run_as = optarg;
 			break;
 		case OPT_THREADS: {
 			char *end;
@@ -402,6 +408,10 @@ main(int argc, char **argv)
 	}
 	fflush(stdout);
 	if (cfg->port_file != NULL && write_port_file(cfg->port_file, &srv_g.w[0]->ls[0].addr) != 0)
+		goto out;
+	/* After binding (a port below 1024 needs root) and before any
+	 * client's byte is read. */
+	if (cfg->run_as != NULL && srv_drop_privileges(cfg->run_as) != 0)
 		goto out;
 	if (srv_log_start() != 0) {
 		srv_fatal("log: %s", strerror(errno));

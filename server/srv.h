@@ -42,6 +42,7 @@ struct srv_cfg {
 	unsigned timeout_ms;        /* negotiation, connect and BIND wait */
 	unsigned idle_ms;           /* 0: no idle limit */
 	const char *port_file;
+	const char *run_as;         /* --run-as: the user after binding */
 	unsigned threads;           /* event-loop threads */
 };
 
@@ -80,6 +81,10 @@ bool srv_acl_is_loopback(const struct sockaddr *sa);
 bool srv_sa_same_ip(const struct sockaddr *a, const struct sockaddr *b);
 /* An IPv4 or IPv6 address of all zeros (names are never zero). */
 bool srv_wire_is_zero(const struct wire_addr *w);
+
+/* privs.c: become user name (its uid and gid, no other group) for good;
+ * -1, with the reason logged, when that cannot be done. */
+int srv_drop_privileges(const char *name);
 
 /* ---- log.c ---- */
 

@@ -363,3 +363,22 @@ log_flood() {
 	((written + dropped >= 4001)) || fail "written $written + dropped $dropped < 4001 sessions"
 	((dropped > 0)) || fail "nothing was dropped: the test did not fill the pipe"
 }
+
+@test "options: --run-as nobody: root is given up once the listeners are bound, and the server still relays" {
+	local uid gid
+	uid="$(id -u nobody)"
+	gid="$(id -g nobody)"
+	start_http_server
+	start_socksifyd --run-as nobody
+	run grep -E '^(Uid|Gid|Groups):' "/proc/$SOCKSIFYD_PID/status"
+	assert_line --regexp "^Uid:[[:space:]]+$uid[[:space:]]+$uid[[:space:]]+$uid[[:space:]]+$uid\$"
+	assert_line --regexp "^Gid:[[:space:]]+$gid[[:space:]]+$gid[[:space:]]+$gid[[:space:]]+$gid\$"
+	assert_line --regexp "^Groups:[[:space:]]+$gid[[:space:]]*\$"
+	run curl -sS --max-time 10 --socks5-hostname "127.0.0.1:$SOCKSIFYD_PORT" "http://127.0.0.1:$HTTP_PORT/"
+	assert_success
+	assert_output "$HTTP_BODY"
+	# A user that does not exist: refused at start-up, with the reason.
+	run timeout 10 "$SOCKSIFYD" -l 127.0.0.1:0 --run-as no-such-user-e2e
+	assert_failure
+	assert_output --partial "--run-as no-such-user-e2e: no such user"
+}

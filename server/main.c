@@ -32,13 +32,15 @@
 struct srv srv_g;
 
 static const char usage_text[] =
-	"usage: socksifyd [-l ADDR:PORT]... [-u USER:PASS]... [--users FILE]\n"
+	"usage: socksifyd [--config FILE] [-l ADDR:PORT]... [-u USER:PASS]... [--users FILE]\n"
 	"                 [--socks4-userid]\n"
 	"                 [--allow CIDR]... [--deny-dest CIDR]... [--no-bind] [--no-udp]\n"
 	"                 [--max-conns N] [--timeout SECONDS] [--idle-timeout SECONDS]\n"
 	"                 [--port-file FILE] [--threads N] [--run-as NAME]\n"
 	"                 [-v] [-q] [-h] [--version]\n"
 	"\n"
+	"      --config FILE        options from FILE first, one per line, the long\n"
+	"                           names without dashes (\"listen 127.0.0.1:1080\")\n"
 	"  -l, --listen ADDR:PORT   listen here (repeatable; default 127.0.0.1:1080;\n"
 	"                           [::1]:PORT for IPv6; port 0 picks a free port)\n"
 	"  -u, --user USER:PASS     require RFC 1929 authentication (repeatable)\n"
@@ -67,10 +69,11 @@ static const char usage_text[] =
 enum {
 	OPT_USERS = 256, OPT_ALLOW, OPT_DENY, OPT_NO_BIND, OPT_NO_UDP, OPT_MAX_CONNS,
 	OPT_TIMEOUT, OPT_IDLE, OPT_PORT_FILE, OPT_THREADS, OPT_VERSION,
-	OPT_S4_USERID, OPT_RUN_AS,
+	OPT_S4_USERID, OPT_RUN_AS, OPT_CONFIG,
 };
 
 static const struct option long_opts[] = {
+	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "listen", required_argument, NULL, 'l' },
 	{ "user", required_argument, NULL, 'u' },
 	{ "users", required_argument, NULL, OPT_USERS },
@@ -92,12 +95,26 @@ static const struct option long_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* Keys a config file cannot hold: another file, and what only prints. */
+static const char *const conf_refused[] = { "config", "help", "version", NULL };
+
+/* The config file's options, kept for the life of the process: the
+ * configuration points into them (--port-file, --run-as). */
+static struct srv_conf_args conf_args;
+/* While the config file's options are parsed: the file, and each
+ * argument's line, for the error messages. */
+static const char *where_file;
+static const unsigned *where_line;
+static int where_at;
+
 static void __attribute__((noreturn, format(printf, 1, 2)))
 usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
 	fputs("socksifyd: ", stderr);
+	if (where_file != NULL)
+		fprintf(stderr, "%s:%u: ", where_file, where_line[where_at]);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -165,9 +182,17 @@ parse_args(struct srv_cfg *cfg, int argc, char **argv)
 	const char *why = NULL;
 	int c;
 
-	cfg->timeout_ms = 10000;
-	while ((c = getopt_long(argc, argv, "l:u:vqh", long_opts, NULL)) != -1) {
+	/* 0: glibc's getopt starts over (the config file's vector, then the
+	 * command line). */
+	optind = 0;
+	for (;;) {
+		where_at = optind > 0 ? optind : 1;
+		c = getopt_long(argc, argv, "l:u:vqh", long_opts, NULL);
+		if (c == -1)
+			break;
 		switch (c) {
+		case OPT_CONFIG:
+			break;   /* read before everything else */
 		case 'l':
 			listen_add(cfg, optarg);
 			break;
@@ -250,6 +275,37 @@ parse_args(struct srv_cfg *cfg, int argc, char **argv)
 	}
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
+}
+
+/* --config FILE (or --config=FILE) on the command line: read the file
+ * and parse it first, so that the command line adds to it and has the
+ * last word. */
+static void
+parse_config(struct srv_cfg *cfg, int argc, char **argv)
+{
+	const char *path = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			path = argv[++i];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			path = argv[i] + 9;
+	}
+	if (path == NULL)
+		return;
+	if (srv_conf_read(path, long_opts, conf_refused, &conf_args) != 0)
+		exit(2);
+	where_file = path;
+	where_line = conf_args.line;
+	parse_args(cfg, conf_args.argc, conf_args.argv);
+	where_file = NULL;
+}
+
+static void
+finish_args(struct srv_cfg *cfg)
+{
 	if (cfg->nlisten == 0)
 		listen_add(cfg, "127.0.0.1:1080");
 	if (cfg->threads == 0)
@@ -375,6 +431,7 @@ cleanup(void)
 	free(srv_g.cfg.allow);
 	free(srv_g.cfg.deny);
 	free(srv_g.cfg.listen);
+	srv_conf_free(&conf_args);
 }
 
 int
@@ -384,7 +441,10 @@ main(int argc, char **argv)
 	int rc = 1;
 
 	srv_g.sigfd = -1;
+	cfg->timeout_ms = 10000;
+	parse_config(cfg, argc, argv);
 	parse_args(cfg, argc, argv);
+	finish_args(cfg);
 	check_exposure(cfg);
 	raise_nofile();
 	if (srv_workers_init(cfg->threads) != 0) {

@@ -82,6 +82,21 @@ bool srv_sa_same_ip(const struct sockaddr *a, const struct sockaddr *b);
 /* An IPv4 or IPv6 address of all zeros (names are never zero). */
 bool srv_wire_is_zero(const struct wire_addr *w);
 
+/* conf.c: a config file as an argument vector ("socksifyd", "--key",
+ * "value", ...) for getopt_long with opts, and the line of each element;
+ * keys in refused (NULL-terminated) are not allowed.  -1 with the reason
+ * logged as "file:line: ..." when the file cannot be read or a line is
+ * wrong. */
+struct option;
+struct srv_conf_args {
+	int argc;
+	char **argv;
+	unsigned *line;
+};
+int srv_conf_read(const char *path, const struct option *opts, const char *const *refused,
+    struct srv_conf_args *a);
+void srv_conf_free(struct srv_conf_args *a);
+
 /* privs.c: become user name (its uid and gid, no other group) for good;
  * -1, with the reason logged, when that cannot be done. */
 int srv_drop_privileges(const char *name);

@@ -382,3 +382,75 @@ log_flood() {
 	assert_failure
 	assert_output --partial "--run-as no-such-user-e2e: no such user"
 }
+
+@test "options: --config FILE takes the long options one per line, the command line adds to it, and errors say file:line" {
+	start_http_server
+	local conf="$E2E_TMP/socksifyd.conf"
+	cat >"$conf" <<-EOF
+		# socksifyd's options, as in socksifyd(8)
+		allow = 127.0.0.0/8
+		user alice:s3cr#t word
+		deny-dest 10.0.0.0/8
+		no-bind
+		no-udp no
+	EOF
+	start_socksifyd --config "$conf"
+	# The user from the file, password with '#' and a blank, is required.
+	run curl -sS --max-time 10 --socks5-hostname "127.0.0.1:$SOCKSIFYD_PORT" \
+		--proxy-user 'alice:s3cr#t word' "http://127.0.0.1:$HTTP_PORT/"
+	assert_success
+	assert_output "$HTTP_BODY"
+	run curl -sS --max-time 10 --socks5-hostname "127.0.0.1:$SOCKSIFYD_PORT" \
+		"http://127.0.0.1:$HTTP_PORT/"
+	assert_failure
+	# no-bind from the file; a rule from the command line on top of it.
+	run timeout 20 "$PYTHON" "$TOOLS/bind_client.py" --proxy "127.0.0.1:$SOCKSIFYD_PORT" \
+		--user alice --pass 's3cr#t word'
+	assert_failure
+	assert_output --regexp 'first reply code (2|7)'
+	start_socksifyd --config "$conf" --deny-dest 127.0.0.0/8
+	run curl -sS --max-time 10 --socks5-hostname "127.0.0.1:$SOCKSIFYD_PORT" \
+		--proxy-user 'alice:s3cr#t word' "http://127.0.0.1:$HTTP_PORT/"
+	assert_failure
+	[[ "$(http_request_count)" == 1 ]] || fail "the web server saw $(http_request_count) requests, not 1"
+	# Errors: the file and the line, exit status 2, nothing started.
+	printf '%s\n' "listen 127.0.0.1:0" "" "frobnicate 1" >"$conf"
+	run timeout 10 "$SOCKSIFYD" --config "$conf"
+	assert_failure 2
+	assert_output --partial "$conf:3: unknown key 'frobnicate'"
+	printf '%s\n' "listen 127.0.0.1:0" "allow 10.0.0.0/99" >"$conf"
+	run timeout 10 "$SOCKSIFYD" --config="$conf"
+	assert_failure 2
+	assert_output --partial "$conf:2: bad --allow range '10.0.0.0/99'"
+	printf '%s\n' "no-bind maybe" >"$conf"
+	run timeout 10 "$SOCKSIFYD" --config "$conf"
+	assert_failure 2
+	assert_output --partial "$conf:1: 'no-bind' takes no value, or yes or no"
+	printf '%s\n' "listen" >"$conf"
+	run timeout 10 "$SOCKSIFYD" --config "$conf"
+	assert_failure 2
+	assert_output --partial "$conf:1: 'listen' needs a value"
+}
+
+@test "options: the systemd unit CMake installs passes systemd-analyze verify, keeps its exposure low, and reads /etc/socksifyd.conf through --config" {
+	command -v systemd-analyze >/dev/null ||
+		skip "systemd-analyze is not installed (Debian package systemd)"
+	local dest="$E2E_TMP/dest" unit
+	DESTDIR="$dest" cmake --install "$SOCKSIFY_BUILD" >"$E2E_TMP/install.log" 2>&1 ||
+		fail "cmake --install failed: $(cat "$E2E_TMP/install.log")"
+	unit="$(find "$dest" -name socksifyd.service -path '*/lib/systemd/system/*')"
+	[[ -n "$unit" ]] || fail "no socksifyd.service installed under $dest"
+	run grep -E '^(ExecStart|LoadCredential)=' "$unit"
+	assert_line --regexp '^ExecStart=/.*/bin/socksifyd --config \$\{CREDENTIALS_DIRECTORY\}/socksifyd\.conf$'
+	assert_line 'LoadCredential=socksifyd.conf:/etc/socksifyd.conf'
+	# Checked against the socksifyd of this build: the installed path is
+	# not on this machine.
+	sed -E "s|^ExecStart=[^ ]*|ExecStart=$SOCKSIFYD|" "$unit" >"$E2E_TMP/socksifyd.service"
+	run systemd-analyze verify --man=no "$E2E_TMP/socksifyd.service"
+	assert_success
+	refute_output
+	# The threshold counts tenths: 30 is an exposure of 3.0 ("OK").
+	run systemd-analyze security --offline=true --threshold=30 "$E2E_TMP/socksifyd.service"
+	assert_success
+	assert_output --regexp 'Overall exposure level for socksifyd\.service: [0-2]\.[0-9]'
+}

@@ -313,6 +313,25 @@ set_ready(struct srv_session *s, int side, uint32_t e)
 		s->hup[side] = true;
 }
 
+/* A socket error on one side (a reset, a connection that timed out) ends
+ * the session at once, whatever its state.  Reads and writes would notice
+ * it too, but a side whose EOF has been seen is not read again and a quiet
+ * other side gives nothing to write: the session, and the other side's
+ * connection, would stay open. */
+static void
+sess_broken(struct srv_session *s, int side)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(s->fd[side], SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+		err = errno;
+	SRV_DEBUG("%s connection: %s", side == 0 ? "client" : "target", strerror(err));
+	/* As in the relay: a reset ends a session that was served. */
+	srv_session_end(s, s->state == SRV_ST_RELAY || s->state == SRV_ST_UDP ?
+	    SRV_R_OK : SRV_R_ERROR);
+}
+
 static void
 client_event(struct srv_ev *ev, uint32_t e)
 {
@@ -322,6 +341,9 @@ client_event(struct srv_ev *ev, uint32_t e)
 		return;
 	set_ready(s, 0, e);
 	sess_dispatch(s);
+	/* What could still be read has been passed on. */
+	if ((e & EPOLLERR) && s->state != SRV_ST_DEAD)
+		sess_broken(s, 0);
 }
 
 static void
@@ -338,6 +360,8 @@ target_event(struct srv_ev *ev, uint32_t e)
 	set_ready(s, 1, e);
 	if (s->state == SRV_ST_RELAY)
 		srv_relay_pump(s);
+	if ((e & EPOLLERR) && s->state != SRV_ST_DEAD && s->fd[1] >= 0)
+		sess_broken(s, 1);
 }
 
 /* ---- a new client ---- */

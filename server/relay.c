@@ -227,8 +227,17 @@ srv_relay_pump(struct srv_session *s)
 	}
 	if (s->bytes[0] + s->bytes[1] != before)
 		s->last_ms = srv_w->loop.now;
-	if (s->dir[0].done && s->dir[1].done)
+	if (s->dir[0].done && s->dir[1].done) {
 		srv_session_end(s, SRV_R_OK);
+		return;
+	}
+	/* A BIND is its client's: once the client has closed its connection
+	 * and what it sent has reached the peer, the peer is let go too rather
+	 * than kept for a client that is most likely gone. */
+	if (s->cmd == SRV_CMD_BIND && s->dir[0].done) {
+		srv_session_end(s, SRV_R_OK);
+		return;
+	}
 }
 
 void

@@ -282,9 +282,12 @@ sess_dispatch(struct srv_session *s)
 		break;
 	case SRV_ST_RESOLVE:
 	case SRV_ST_CONNECT:
-	case SRV_ST_BIND_WAIT:
 		if (srv_flush_out(s) == 0)
 			srv_nego_hold(s);
+		break;
+	case SRV_ST_BIND_WAIT:
+		if (srv_flush_out(s) == 0)
+			srv_bind_hold(s);
 		break;
 	case SRV_ST_UDP:
 		if (srv_flush_out(s) == 0)

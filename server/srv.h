@@ -348,6 +348,10 @@ void srv_relay_free(struct srv_session *s);
 /* _close releases fds when the session ends; _free the memory after the
  * batch of events (which may still point into it). */
 void srv_bind_start(struct srv_session *s);
+/* Client events while the peer is awaited: early bytes are kept; a client
+ * that has closed its connection wants no peer any more, and the session
+ * (listening socket included) ends at once. */
+void srv_bind_hold(struct srv_session *s);
 void srv_bind_close(struct srv_session *s);
 void srv_bind_free(struct srv_session *s);
 

@@ -28,6 +28,13 @@
 #define RESOLVER_THREADS 4
 #define RESOLVER_QUEUE 1024
 #define MAX_THREADS 256
+/* Seconds.  Two hours of silence on a relay almost always means its ends
+ * are gone without a FIN or a reset (a machine switched off, a network or
+ * NAT state lost); it is also when TCP keepalive starts probing. */
+#define IDLE_DEFAULT 7200
+#define HALF_CLOSE_DEFAULT 60
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 struct srv srv_g;
 
@@ -35,7 +42,8 @@ static const char usage_text[] =
 	"usage: socksifyd [-l ADDR:PORT]... [-u USER:PASS]... [--users FILE]\n"
 	"                 [--allow CIDR]... [--deny-dest CIDR]... [--no-bind] [--no-udp]\n"
 	"                 [--max-conns N] [--timeout SECONDS] [--idle-timeout SECONDS]\n"
-	"                 [--port-file FILE] [--threads N] [-v] [-q] [-h] [--version]\n"
+	"                 [--half-close-timeout SECONDS] [--port-file FILE] [--threads N]\n"
+	"                 [-v] [-q] [-h] [--version]\n"
 	"\n"
 	"  -l, --listen ADDR:PORT   listen here (repeatable; default 127.0.0.1:1080;\n"
 	"                           [::1]:PORT for IPv6; port 0 picks a free port)\n"
@@ -47,7 +55,12 @@ static const char usage_text[] =
 	"      --no-udp             refuse UDP ASSOCIATE\n"
 	"      --max-conns N        at most N sessions at once (default no limit)\n"
 	"      --timeout SECONDS    negotiation, connect and BIND wait limit (default 10)\n"
-	"      --idle-timeout SECONDS  end sessions idle this long (default 0: never)\n"
+	"      --idle-timeout SECONDS  end a session that moves no byte for this long\n"
+	"                           (default " STR(IDLE_DEFAULT) ", two hours: a relay this quiet\n"
+	"                           has almost always lost its ends; 0: never)\n"
+	"      --half-close-timeout SECONDS  once one side has closed, end the session\n"
+	"                           when the other stays quiet this long (default " STR(HALF_CLOSE_DEFAULT) ";\n"
+	"                           0: only --idle-timeout applies)\n"
 	"      --port-file FILE     write the first listener's port to FILE\n"
 	"      --threads N          event-loop threads (default: one per CPU)\n"
 	"  -v, --verbose            debug log\n"
@@ -57,7 +70,7 @@ static const char usage_text[] =
 
 enum {
 	OPT_USERS = 256, OPT_ALLOW, OPT_DENY, OPT_NO_BIND, OPT_NO_UDP, OPT_MAX_CONNS,
-	OPT_TIMEOUT, OPT_IDLE, OPT_PORT_FILE, OPT_THREADS, OPT_VERSION,
+	OPT_TIMEOUT, OPT_IDLE, OPT_HALF, OPT_PORT_FILE, OPT_THREADS, OPT_VERSION,
 };
 
 static const struct option long_opts[] = {
@@ -71,6 +84,7 @@ static const struct option long_opts[] = {
 	{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE },
+	{ "half-close-timeout", required_argument, NULL, OPT_HALF },
 	{ "port-file", required_argument, NULL, OPT_PORT_FILE },
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -154,6 +168,8 @@ parse_args(struct srv_cfg *cfg, int argc, char **argv)
 	int c;
 
 	cfg->timeout_ms = 10000;
+	cfg->idle_ms = IDLE_DEFAULT * 1000;
+	cfg->half_ms = HALF_CLOSE_DEFAULT * 1000;
 	while ((c = getopt_long(argc, argv, "l:u:vqh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
@@ -198,6 +214,9 @@ parse_args(struct srv_cfg *cfg, int argc, char **argv)
 		case OPT_IDLE:
 			cfg->idle_ms = parse_seconds("--idle-timeout", optarg, true);
 			break;
+		case OPT_HALF:
+			cfg->half_ms = parse_seconds("--half-close-timeout", optarg, true);
+			break;
 		case OPT_PORT_FILE:
 			cfg->port_file = optarg;
 			break;
@@ -236,6 +255,8 @@ parse_args(struct srv_cfg *cfg, int argc, char **argv)
 		listen_add(cfg, "127.0.0.1:1080");
 	if (cfg->threads == 0)
 		cfg->threads = default_threads();
+	SRV_DEBUG("timeouts: negotiation %g s, idle %g s, half-close %g s (0: none)",
+	    cfg->timeout_ms / 1000.0, cfg->idle_ms / 1000.0, cfg->half_ms / 1000.0);
 }
 
 static void

@@ -130,13 +130,20 @@ srv_fail(struct srv_session *s, uint8_t code, enum srv_result r)
 void
 srv_arm_idle(struct srv_session *s)
 {
-	if (srv_g.cfg.idle_ms > 0) {
-		s->tlist = &srv_w->t_idle;
-		srv_timer_arm(&srv_w->t_idle, &s->timer, srv_w->loop.now);
-	} else {
+	unsigned idle = srv_g.cfg.idle_ms, half = srv_g.cfg.half_ms;
+	struct srv_tlist *tl = idle > 0 ? &srv_w->t_idle : NULL;
+
+	/* Once one end has said all it will, the other may stay quiet for the
+	 * half-close time only: a peer that neither talks nor closes would
+	 * otherwise hold the session until the idle limit, or for ever. */
+	if (s->state == SRV_ST_RELAY && (s->dir[0].eof || s->dir[1].eof) &&
+	    half > 0 && (idle == 0 || half < idle))
+		tl = &srv_w->t_half;
+	s->tlist = tl;
+	if (tl != NULL)
+		srv_timer_arm(tl, &s->timer, srv_w->loop.now);
+	else
 		srv_timer_disarm(&s->timer);
-		s->tlist = NULL;
-	}
 }
 
 void
@@ -258,13 +265,16 @@ void
 srv_idle_expired(struct srv_tnode *n)
 {
 	struct srv_session *s = SRV_CONTAINER(n, struct srv_session, timer);
-	uint64_t due = s->last_ms + srv_g.cfg.idle_ms;
+	struct srv_tlist *tl = s->tlist;
+	uint64_t due = s->last_ms + tl->dur_ms;
 
+	/* Bytes moved since the timer was set: the time runs from the last. */
 	if (due > srv_w->loop.now) {
-		srv_timer_arm_at(&srv_w->t_idle, &s->timer, due);
+		srv_timer_arm_at(tl, &s->timer, due);
 		return;
 	}
-	SRV_DEBUG("session idle for %u ms", srv_g.cfg.idle_ms);
+	SRV_DEBUG("session %s for %llu ms", tl == &srv_w->t_half ?
+	    "half-closed and quiet" : "idle", (unsigned long long)tl->dur_ms);
 	srv_session_end(s, SRV_R_TIMEOUT);
 }
 

@@ -82,6 +82,12 @@ srv_close_after_flush(struct srv_session *s, enum srv_result r)
 		return;
 	}
 	s->state = SRV_ST_CLOSING;
+	/* The timer that led here has fired; a client that never reads its
+	 * reply must not keep the session for that. */
+	if (!srv_timer_armed(&s->timer)) {
+		s->tlist = &srv_w->t_nego;
+		srv_timer_arm(&srv_w->t_nego, &s->timer, srv_w->loop.now);
+	}
 }
 
 int
@@ -254,6 +260,10 @@ srv_nego_expired(struct srv_tnode *n)
 	case SRV_ST_CONNECT:
 	case SRV_ST_BIND_WAIT:
 		srv_fail(s, SOCKS5_REP_TTL_EXPIRED, SRV_R_TIMEOUT);
+		break;
+	case SRV_ST_CLOSING:
+		/* The reply never went out; the reason stays the one it gave. */
+		srv_session_end(s, s->result);
 		break;
 	default:
 		srv_session_end(s, SRV_R_TIMEOUT);

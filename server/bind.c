@@ -159,14 +159,27 @@ srv_bind_start(struct srv_session *s)
 	s->state = SRV_ST_BIND_WAIT;
 	if (srv_reply(s, SOCKS5_REP_SUCCEEDED, &bound.sa) != 0)
 		return;
-	/* A peer may already be waiting in the queue. */
+	/* A peer may already be waiting in the queue, and the request may
+	 * have come with the client's EOF. */
 	bind_event(&b->ev, EPOLLIN);
+	if (s->state == SRV_ST_BIND_WAIT)
+		srv_bind_hold(s);
 	return;
 fail:
 	{
 		int err = errno;
 		SRV_DEBUG("bind: %s", strerror(err));
 		srv_fail(s, socks5_rep_from_errno(err), srv_result_from_errno(err));
+	}
+}
+
+void
+srv_bind_hold(struct srv_session *s)
+{
+	srv_nego_hold(s);
+	if (s->state == SRV_ST_BIND_WAIT && (s->dir[0].eof || s->hup[0])) {
+		SRV_DEBUG("bind: the client left before the peer came");
+		srv_session_end(s, SRV_R_CLOSED);
 	}
 }
 

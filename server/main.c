@@ -28,15 +28,23 @@
 #define RESOLVER_THREADS 4
 #define RESOLVER_QUEUE 1024
 #define MAX_THREADS 256
+/* Seconds.  Two hours of silence on a relay almost always means its ends
+ * are gone without a FIN or a reset (a machine switched off, a network or
+ * NAT state lost); it is also when TCP keepalive starts probing. */
+#define IDLE_DEFAULT 7200
+#define HALF_CLOSE_DEFAULT 60
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 struct srv srv_g;
 
 static const char usage_text[] =
-	"usage: socksifyd [--config FILE] [-l ADDR:PORT]... [-u USER:PASS]... [--users FILE]\n"
-	"                 [--socks4-userid]\n"
+	"usage: socksifyd [--config FILE] [-l ADDR:PORT]... [-u USER:PASS]...\n"
+	"                 [--users FILE] [--socks4-userid]\n"
 	"                 [--allow CIDR]... [--deny-dest CIDR]... [--no-bind] [--no-udp]\n"
 	"                 [--max-conns N] [--timeout SECONDS] [--idle-timeout SECONDS]\n"
-	"                 [--port-file FILE] [--threads N] [--run-as NAME]\n"
+	"                 [--half-close-timeout SECONDS] [--port-file FILE] [--threads N]\n"
+	"                 [--run-as NAME]\n"
 	"                 [-v] [-q] [-h] [--version]\n"
 	"\n"
 	"      --config FILE        options from FILE first, one per line, the long\n"
@@ -57,7 +65,12 @@ static const char usage_text[] =
 	"      --no-udp             refuse UDP ASSOCIATE\n"
 	"      --max-conns N        at most N sessions at once (default no limit)\n"
 	"      --timeout SECONDS    negotiation, connect and BIND wait limit (default 10)\n"
-	"      --idle-timeout SECONDS  end sessions idle this long (default 0: never)\n"
+	"      --idle-timeout SECONDS  end a session that moves no byte for this long\n"
+	"                           (default " STR(IDLE_DEFAULT) ", two hours: a relay this quiet\n"
+	"                           has almost always lost its ends; 0: never)\n"
+	"      --half-close-timeout SECONDS  once one side has closed, end the session\n"
+	"                           when the other stays quiet this long (default " STR(HALF_CLOSE_DEFAULT) ";\n"
+	"                           0: only --idle-timeout applies)\n"
 	"      --port-file FILE     write the first listener's port to FILE\n"
 	"      --threads N          event-loop threads (default: one per CPU)\n"
 	"      --run-as NAME        become user NAME once the listeners are bound\n"
@@ -68,7 +81,7 @@ static const char usage_text[] =
 
 enum {
 	OPT_USERS = 256, OPT_ALLOW, OPT_DENY, OPT_NO_BIND, OPT_NO_UDP, OPT_MAX_CONNS,
-	OPT_TIMEOUT, OPT_IDLE, OPT_PORT_FILE, OPT_THREADS, OPT_VERSION,
+	OPT_TIMEOUT, OPT_IDLE, OPT_HALF, OPT_PORT_FILE, OPT_THREADS, OPT_VERSION,
 	OPT_S4_USERID, OPT_RUN_AS, OPT_CONFIG,
 };
 
@@ -85,6 +98,7 @@ static const struct option long_opts[] = {
 	{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE },
+	{ "half-close-timeout", required_argument, NULL, OPT_HALF },
 	{ "port-file", required_argument, NULL, OPT_PORT_FILE },
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "run-as", required_argument, NULL, OPT_RUN_AS },
@@ -238,6 +252,9 @@ parse_args(struct srv_cfg *cfg, int argc, char **argv)
 		case OPT_IDLE:
 			cfg->idle_ms = parse_seconds("--idle-timeout", optarg, true);
 			break;
+		case OPT_HALF:
+			cfg->half_ms = parse_seconds("--half-close-timeout", optarg, true);
+			break;
 		case OPT_PORT_FILE:
 			cfg->port_file = optarg;
 			break;
@@ -310,6 +327,8 @@ finish_args(struct srv_cfg *cfg)
 		listen_add(cfg, "127.0.0.1:1080");
 	if (cfg->threads == 0)
 		cfg->threads = default_threads();
+	SRV_DEBUG("timeouts: negotiation %g s, idle %g s, half-close %g s (0: none)",
+	    cfg->timeout_ms / 1000.0, cfg->idle_ms / 1000.0, cfg->half_ms / 1000.0);
 }
 
 /* A listener beyond loopback with neither --allow nor users would serve
@@ -442,6 +461,8 @@ main(int argc, char **argv)
 
 	srv_g.sigfd = -1;
 	cfg->timeout_ms = 10000;
+	cfg->idle_ms = IDLE_DEFAULT * 1000;
+	cfg->half_ms = HALF_CLOSE_DEFAULT * 1000;
 	parse_config(cfg, argc, argv);
 	parse_args(cfg, argc, argv);
 	finish_args(cfg);

@@ -7,7 +7,8 @@
  * Bytes the destination will not take yet are held (heap copy or pipe) and
  * the source is not read again until they are gone.  EOF on one side is
  * passed on as shutdown(SHUT_WR) on the other; the session ends when both
- * directions are done.
+ * directions are done, or when the open one has been quiet for the
+ * half-close time.
  */
 #include <sys/socket.h>
 
@@ -213,6 +214,7 @@ srv_relay_pump(struct srv_session *s)
 {
 	size_t budget = RELAY_BUDGET;
 	uint64_t before = s->bytes[0] + s->bytes[1];
+	bool half = s->dir[0].eof || s->dir[1].eof;
 
 	for (int d = 0; d < 2; d++) {
 		if (dir_pump(s, d, &budget) != 0) {
@@ -227,8 +229,20 @@ srv_relay_pump(struct srv_session *s)
 	}
 	if (s->bytes[0] + s->bytes[1] != before)
 		s->last_ms = srv_w->loop.now;
-	if (s->dir[0].done && s->dir[1].done)
+	if (s->dir[0].done && s->dir[1].done) {
 		srv_session_end(s, SRV_R_OK);
+		return;
+	}
+	/* A BIND is its client's: once the client has closed its connection
+	 * and what it sent has reached the peer, the peer is let go too rather
+	 * than kept for a client that is most likely gone. */
+	if (s->cmd == SRV_CMD_BIND && s->dir[0].done) {
+		srv_session_end(s, SRV_R_OK);
+		return;
+	}
+	/* The first EOF either way starts the half-close limit. */
+	if (!half && (s->dir[0].eof || s->dir[1].eof))
+		srv_arm_idle(s);
 }
 
 void

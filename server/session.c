@@ -82,6 +82,12 @@ srv_close_after_flush(struct srv_session *s, enum srv_result r)
 		return;
 	}
 	s->state = SRV_ST_CLOSING;
+	/* The timer that led here has fired; a client that never reads its
+	 * reply must not keep the session for that. */
+	if (!srv_timer_armed(&s->timer)) {
+		s->tlist = &srv_w->t_nego;
+		srv_timer_arm(&srv_w->t_nego, &s->timer, srv_w->loop.now);
+	}
 }
 
 int
@@ -130,13 +136,20 @@ srv_fail(struct srv_session *s, uint8_t code, enum srv_result r)
 void
 srv_arm_idle(struct srv_session *s)
 {
-	if (srv_g.cfg.idle_ms > 0) {
-		s->tlist = &srv_w->t_idle;
-		srv_timer_arm(&srv_w->t_idle, &s->timer, srv_w->loop.now);
-	} else {
+	unsigned idle = srv_g.cfg.idle_ms, half = srv_g.cfg.half_ms;
+	struct srv_tlist *tl = idle > 0 ? &srv_w->t_idle : NULL;
+
+	/* Once one end has said all it will, the other may stay quiet for the
+	 * half-close time only: a peer that neither talks nor closes would
+	 * otherwise hold the session until the idle limit, or for ever. */
+	if (s->state == SRV_ST_RELAY && (s->dir[0].eof || s->dir[1].eof) &&
+	    half > 0 && (idle == 0 || half < idle))
+		tl = &srv_w->t_half;
+	s->tlist = tl;
+	if (tl != NULL)
+		srv_timer_arm(tl, &s->timer, srv_w->loop.now);
+	else
 		srv_timer_disarm(&s->timer);
-		s->tlist = NULL;
-	}
 }
 
 void
@@ -248,6 +261,10 @@ srv_nego_expired(struct srv_tnode *n)
 	case SRV_ST_BIND_WAIT:
 		srv_fail(s, SOCKS5_REP_TTL_EXPIRED, SRV_R_TIMEOUT);
 		break;
+	case SRV_ST_CLOSING:
+		/* The reply never went out; the reason stays the one it gave. */
+		srv_session_end(s, s->result);
+		break;
 	default:
 		srv_session_end(s, SRV_R_TIMEOUT);
 		break;
@@ -258,13 +275,16 @@ void
 srv_idle_expired(struct srv_tnode *n)
 {
 	struct srv_session *s = SRV_CONTAINER(n, struct srv_session, timer);
-	uint64_t due = s->last_ms + srv_g.cfg.idle_ms;
+	struct srv_tlist *tl = s->tlist;
+	uint64_t due = s->last_ms + tl->dur_ms;
 
+	/* Bytes moved since the timer was set: the time runs from the last. */
 	if (due > srv_w->loop.now) {
-		srv_timer_arm_at(&srv_w->t_idle, &s->timer, due);
+		srv_timer_arm_at(tl, &s->timer, due);
 		return;
 	}
-	SRV_DEBUG("session idle for %u ms", srv_g.cfg.idle_ms);
+	SRV_DEBUG("session %s for %llu ms", tl == &srv_w->t_half ?
+	    "half-closed and quiet" : "idle", (unsigned long long)tl->dur_ms);
 	srv_session_end(s, SRV_R_TIMEOUT);
 }
 
@@ -282,9 +302,12 @@ sess_dispatch(struct srv_session *s)
 		break;
 	case SRV_ST_RESOLVE:
 	case SRV_ST_CONNECT:
-	case SRV_ST_BIND_WAIT:
 		if (srv_flush_out(s) == 0)
 			srv_nego_hold(s);
+		break;
+	case SRV_ST_BIND_WAIT:
+		if (srv_flush_out(s) == 0)
+			srv_bind_hold(s);
 		break;
 	case SRV_ST_UDP:
 		if (srv_flush_out(s) == 0)
@@ -313,6 +336,25 @@ set_ready(struct srv_session *s, int side, uint32_t e)
 		s->hup[side] = true;
 }
 
+/* A socket error on one side (a reset, a connection that timed out) ends
+ * the session at once, whatever its state.  Reads and writes would notice
+ * it too, but a side whose EOF has been seen is not read again and a quiet
+ * other side gives nothing to write: the session, and the other side's
+ * connection, would stay open. */
+static void
+sess_broken(struct srv_session *s, int side)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(s->fd[side], SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+		err = errno;
+	SRV_DEBUG("%s connection: %s", side == 0 ? "client" : "target", strerror(err));
+	/* As in the relay: a reset ends a session that was served. */
+	srv_session_end(s, s->state == SRV_ST_RELAY || s->state == SRV_ST_UDP ?
+	    SRV_R_OK : SRV_R_ERROR);
+}
+
 static void
 client_event(struct srv_ev *ev, uint32_t e)
 {
@@ -322,6 +364,9 @@ client_event(struct srv_ev *ev, uint32_t e)
 		return;
 	set_ready(s, 0, e);
 	sess_dispatch(s);
+	/* What could still be read has been passed on. */
+	if ((e & EPOLLERR) && s->state != SRV_ST_DEAD)
+		sess_broken(s, 0);
 }
 
 static void
@@ -338,6 +383,8 @@ target_event(struct srv_ev *ev, uint32_t e)
 	set_ready(s, 1, e);
 	if (s->state == SRV_ST_RELAY)
 		srv_relay_pump(s);
+	if ((e & EPOLLERR) && s->state != SRV_ST_DEAD && s->fd[1] >= 0)
+		sess_broken(s, 1);
 }
 
 /* ---- a new client ---- */

@@ -41,6 +41,7 @@ struct srv_cfg {
 	size_t max_conns;           /* 0: no limit */
 	unsigned timeout_ms;        /* negotiation, connect and BIND wait */
 	unsigned idle_ms;           /* 0: no idle limit */
+	unsigned half_ms;           /* silence allowed once one way ended; 0: idle_ms */
 	const char *port_file;
 	const char *run_as;         /* --run-as: the user after binding */
 	unsigned threads;           /* event-loop threads */
@@ -138,7 +139,7 @@ struct srv_tlist {
 struct srv_loop {
 	int epfd;
 	uint64_t now;                /* CLOCK_MONOTONIC in ms, per wake-up */
-	struct srv_tlist *tl[4];
+	struct srv_tlist *tl[8];
 	int ntl;
 	bool stop;
 	bool busy;                   /* work left over: poll without sleeping */
@@ -302,7 +303,7 @@ struct srv_worker {
 	struct srv_listener *ls;     /* one per -l address (SO_REUSEPORT) */
 	size_t nls;
 	bool paused;
-	struct srv_tlist t_nego, t_idle, t_pause;
+	struct srv_tlist t_nego, t_idle, t_half, t_pause;
 	struct srv_tnode pause_node;
 	struct srv_session *all;
 	struct srv_session *dead;
@@ -361,6 +362,7 @@ void srv_session_end(struct srv_session *s, enum srv_result r);
 void srv_sessions_after(void *arg);
 void srv_sessions_stop_all(void);
 void srv_nego_expired(struct srv_tnode *n);
+/* t_idle and t_half: the session moved no byte for its list's time. */
 void srv_idle_expired(struct srv_tnode *n);
 /* Queues the reply to a request: code is a SOCKS5 reply code (SOCKS4
  * sessions turn it into granted or rejected); bnd is the bound address
@@ -370,6 +372,8 @@ int srv_reply(struct srv_session *s, uint8_t code, const struct sockaddr *bnd);
 void srv_fail(struct srv_session *s, uint8_t code, enum srv_result r);
 enum srv_result srv_result_from_errno(int err);
 int srv_flush_out(struct srv_session *s);
+/* Arms the limit on silence for a served session: the idle time, or the
+ * half-close time once a direction has ended, whichever is shorter. */
 void srv_arm_idle(struct srv_session *s);
 void srv_ready_again(struct srv_session *s);
 void srv_out_queue(struct srv_session *s, const uint8_t *buf, size_t len);
@@ -396,6 +400,10 @@ void srv_relay_free(struct srv_session *s);
 /* _close releases fds when the session ends; _free the memory after the
  * batch of events (which may still point into it). */
 void srv_bind_start(struct srv_session *s);
+/* Client events while the peer is awaited: early bytes are kept; a client
+ * that has closed its connection wants no peer any more, and the session
+ * (listening socket included) ends at once. */
+void srv_bind_hold(struct srv_session *s);
 void srv_bind_close(struct srv_session *s);
 void srv_bind_free(struct srv_session *s);
 

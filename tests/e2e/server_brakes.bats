@@ -111,6 +111,35 @@ hold_stop() {
 	fds_back "$base"
 }
 
+@test "brakes: an unknown SOCKS4 user id is answered late and counts towards the ban" {
+	start_socksifyd -u alice:right --auth-delay 0.3 --auth-fail-limit 2
+	run timeout 30 "$PYTHON" -c '
+import sys, time
+sys.path.insert(0, sys.argv[2])
+import socksraw as sr
+for i in range(3):
+    s = sr.connect(sys.argv[1], src="127.0.0.2")
+    t = time.monotonic()
+    try:
+        s.sendall(sr.request4(1, "127.0.0.1", 9, user="mallory"))
+        code = sr.read_reply4(s)[0]
+    except (OSError, sr.ProtoError):
+        code = "closed"
+    print(code, "%.3f" % (time.monotonic() - t))
+    s.close()
+' "127.0.0.1:$SOCKSIFYD_PORT" "$TOOLS"
+	assert_success
+	# Rejected (91) after the delay, twice; then the address is banned.
+	[[ "${lines[0]}" =~ ^91\ ([0-9.]+)$ ]]
+	at_least "${BASH_REMATCH[1]}" 0.27
+	[[ "${lines[1]}" =~ ^91\ ([0-9.]+)$ ]]
+	at_least "${BASH_REMATCH[1]}" 0.27
+	[[ "${lines[2]}" =~ ^closed\ ([0-9.]+)$ ]]
+	below "${BASH_REMATCH[1]}" 0.25
+	wait_until 5 session_count_is -eq 2 proto=socks4 result=auth-failed
+	assert_session result=auth-banned
+}
+
 @test "brakes: a failed login's delay does not slow other clients" {
 	# One event loop: a delay that blocked it would hold up everyone.
 	start_socksifyd --threads 1 -u good:pw --auth-delay 2

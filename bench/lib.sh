@@ -151,7 +151,10 @@ start_server() {
 	SRV_PORT= SRV_PID=
 	case $name in
 	socksifyd)
+		# The idle run holds --sessions connections from one address; the
+		# default --max-per-client (1024) would cap a larger --sessions.
 		"${PIN_PROXY[@]}" "$BENCH_BUILD/server/socksifyd" -l 127.0.0.1:0 --port-file "$dir/port" -q \
+		    --max-per-client 0 \
 		    >"$dir/out" 2>&1 &
 		SRV_PID=$!
 		BENCH_PIDS+=("$SRV_PID")

@@ -1,5 +1,5 @@
-/* accept.c: taking new clients off the listeners: ACL, connection limit,
- * and a pause when the process runs out of descriptors. */
+/* accept.c: taking new clients off the listeners: ACL, per-address and
+ * connection limits, and a pause when the process runs out of descriptors. */
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
@@ -24,11 +24,17 @@ static void
 accept_one(int fd, const union srv_sa *peer)
 {
 	enum srv_result r = SRV_R_ERROR;
+	struct srv_lim *lim = NULL;
 
 	if (!srv_acl_client_ok(&srv_g.cfg, &peer->sa)) {
 		r = SRV_R_NOT_ALLOWED;
 		goto turn_away;
 	}
+	/* Banned or over its share: closed before a byte is read. */
+	r = srv_limits_admit(peer, &lim);
+	if (r != SRV_R_OK)
+		goto turn_away;
+	r = SRV_R_ERROR;
 	/* The limit is for the whole server: a slot is taken here, across
 	 * workers, and given back when the session ends. */
 	if (srv_g.cfg.max_conns > 0 &&
@@ -36,12 +42,14 @@ accept_one(int fd, const union srv_sa *peer)
 	    srv_g.cfg.max_conns) {
 		atomic_fetch_sub_explicit(&srv_g.nsess, 1, memory_order_relaxed);
 		SRV_DEBUG("connection limit (%zu) reached", srv_g.cfg.max_conns);
-		goto turn_away;
+		goto give_back;
 	}
-	if (srv_session_new(fd, peer) == 0)
+	if (srv_session_new(fd, peer, lim) == 0)
 		return;
 	if (srv_g.cfg.max_conns > 0)
 		atomic_fetch_sub_explicit(&srv_g.nsess, 1, memory_order_relaxed);
+give_back:
+	srv_limits_drop(lim);
 turn_away:
 	close(fd);
 	log_turned_away(peer, r);

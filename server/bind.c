@@ -63,6 +63,8 @@ bind_accepted(struct srv_session *s, int fd, const union srv_sa *peer)
 
 	close(b->lfd);
 	b->lfd = -1;
+	/* No longer waiting: the client may ask for another BIND. */
+	srv_limits_give(s, SRV_LIM_BIND);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (srv_loop_add(&srv_w->loop, fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
 	    &s->ev[1]) != 0) {

@@ -54,6 +54,8 @@ static const char *const result_words[] = {
 	[SRV_R_MALFORMED] = "malformed",
 	[SRV_R_TIMEOUT] = "timeout",
 	[SRV_R_CLOSED] = "closed",
+	[SRV_R_AUTH_BANNED] = "auth-banned",
+	[SRV_R_CLIENT_LIMIT] = "client-limit",
 	[SRV_R_ERROR] = "error",
 };
 

@@ -42,10 +42,11 @@ static const char usage_text[] =
 	"usage: socksifyd [--config FILE] [-l ADDR:PORT]... [-u USER:PASS]...\n"
 	"                 [--users FILE] [--socks4-userid]\n"
 	"                 [--allow CIDR]... [--deny-dest CIDR]... [--no-bind] [--no-udp]\n"
-	"                 [--max-conns N] [--timeout SECONDS] [--idle-timeout SECONDS]\n"
+	"                 [--max-conns N] [--max-per-client N] [--max-binds-per-client N]\n"
+	"                 [--max-udp-per-client N] [--auth-delay SECONDS]\n"
+	"                 [--auth-fail-limit N] [--timeout SECONDS] [--idle-timeout SECONDS]\n"
 	"                 [--half-close-timeout SECONDS] [--port-file FILE] [--threads N]\n"
-	"                 [--run-as NAME]\n"
-	"                 [-v] [-q] [-h] [--version]\n"
+	"                 [--run-as NAME] [-v] [-q] [-h] [--version]\n"
 	"\n"
 	"      --config FILE        options from FILE first, one per line, the long\n"
 	"                           names without dashes (\"listen 127.0.0.1:1080\")\n"
@@ -64,6 +65,14 @@ static const char usage_text[] =
 	"      --no-bind            refuse BIND\n"
 	"      --no-udp             refuse UDP ASSOCIATE\n"
 	"      --max-conns N        at most N sessions at once (default no limit)\n"
+	"      --max-per-client N   sessions per client address (default 1024)\n"
+	"      --max-binds-per-client N  BINDs waiting per client address (default 16)\n"
+	"      --max-udp-per-client N    UDP associations per client address (default 32)\n"
+	"      --auth-fail-limit N  failed logins per client address in a minute; then\n"
+	"                           it is refused until the minute is over (default 10)\n"
+	"                           (a client address: IPv4 address or IPv6 /64;\n"
+	"                           0 turns a limit off)\n"
+	"      --auth-delay SECONDS wait before answering a failed login (default 1)\n"
 	"      --timeout SECONDS    negotiation, connect and BIND wait limit (default 10)\n"
 	"      --idle-timeout SECONDS  end a session that moves no byte for this long\n"
 	"                           (default " STR(IDLE_DEFAULT) ", two hours: a relay this quiet\n"
@@ -83,6 +92,8 @@ enum {
 	OPT_USERS = 256, OPT_ALLOW, OPT_DENY, OPT_NO_BIND, OPT_NO_UDP, OPT_MAX_CONNS,
 	OPT_TIMEOUT, OPT_IDLE, OPT_HALF, OPT_PORT_FILE, OPT_THREADS, OPT_VERSION,
 	OPT_S4_USERID, OPT_RUN_AS, OPT_CONFIG,
+	OPT_PER_CLIENT, OPT_BINDS_PER_CLIENT, OPT_UDP_PER_CLIENT, OPT_AUTH_FAILS,
+	OPT_AUTH_DELAY,
 };
 
 static const struct option long_opts[] = {
@@ -96,6 +107,11 @@ static const struct option long_opts[] = {
 	{ "no-bind", no_argument, NULL, OPT_NO_BIND },
 	{ "no-udp", no_argument, NULL, OPT_NO_UDP },
 	{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
+	{ "max-per-client", required_argument, NULL, OPT_PER_CLIENT },
+	{ "max-binds-per-client", required_argument, NULL, OPT_BINDS_PER_CLIENT },
+	{ "max-udp-per-client", required_argument, NULL, OPT_UDP_PER_CLIENT },
+	{ "auth-fail-limit", required_argument, NULL, OPT_AUTH_FAILS },
+	{ "auth-delay", required_argument, NULL, OPT_AUTH_DELAY },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 	{ "half-close-timeout", required_argument, NULL, OPT_HALF },
@@ -150,6 +166,20 @@ parse_seconds(const char *opt, const char *s, bool zero_ok)
 		usage_error("bad %s value '%s': want seconds %s", opt, s,
 		    zero_ok ? ">= 0" : "> 0");
 	return (unsigned)(v * 1000 + 0.5);
+}
+
+/* A count from 0 to max. */
+static unsigned
+parse_count(const char *opt, const char *s, unsigned max)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v > max)
+		usage_error("bad %s value '%s': want 0..%u", opt, s, max);
+	return (unsigned)v;
 }
 
 static void
@@ -246,6 +276,23 @@ parse_args(struct srv_cfg *cfg, int argc, char **argv)
 			cfg->max_conns = v;
 			break;
 		}
+		case OPT_PER_CLIENT:
+			cfg->max_per_client = parse_count("--max-per-client", optarg, INT_MAX);
+			break;
+		case OPT_BINDS_PER_CLIENT:
+			cfg->max_binds_per_client = parse_count("--max-binds-per-client",
+			    optarg, UINT16_MAX);
+			break;
+		case OPT_UDP_PER_CLIENT:
+			cfg->max_udp_per_client = parse_count("--max-udp-per-client",
+			    optarg, UINT16_MAX);
+			break;
+		case OPT_AUTH_FAILS:
+			cfg->auth_fail_limit = parse_count("--auth-fail-limit", optarg, INT_MAX);
+			break;
+		case OPT_AUTH_DELAY:
+			cfg->auth_delay_ms = parse_seconds("--auth-delay", optarg, true);
+			break;
 		case OPT_TIMEOUT:
 			cfg->timeout_ms = parse_seconds("--timeout", optarg, false);
 			break;
@@ -445,6 +492,7 @@ cleanup(void)
 	if (srv_g.sigfd >= 0)
 		close(srv_g.sigfd);
 	srv_workers_free();
+	srv_limits_fini();
 	srv_log_stop();
 	srv_users_free(&srv_g.cfg);
 	free(srv_g.cfg.allow);
@@ -463,11 +511,22 @@ main(int argc, char **argv)
 	cfg->timeout_ms = 10000;
 	cfg->idle_ms = IDLE_DEFAULT * 1000;
 	cfg->half_ms = HALF_CLOSE_DEFAULT * 1000;
+	/* Generous for one host or a small network behind one address, and
+	 * far below what one address would need to starve the others. */
+	cfg->max_per_client = 1024;
+	cfg->max_binds_per_client = 16;
+	cfg->max_udp_per_client = 32;
+	cfg->auth_fail_limit = 10;
+	cfg->auth_delay_ms = 1000;
 	parse_config(cfg, argc, argv);
 	parse_args(cfg, argc, argv);
 	finish_args(cfg);
 	check_exposure(cfg);
 	raise_nofile();
+	if (srv_limits_init() != 0) {
+		srv_fatal("client table: %s", strerror(errno));
+		goto out;
+	}
 	if (srv_workers_init(cfg->threads) != 0) {
 		srv_fatal("event loop: %s", strerror(errno));
 		goto out;

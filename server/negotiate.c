@@ -40,12 +40,16 @@ request_go(struct srv_session *s)
 	case SRV_CMD_BIND:
 		if (srv_g.cfg.no_bind)
 			srv_fail(s, SOCKS5_REP_CMD_UNSUPPORTED, SRV_R_BAD_COMMAND);
+		else if (srv_limits_take(s, SRV_LIM_BIND) != 0)
+			srv_fail(s, SOCKS5_REP_NOT_ALLOWED, SRV_R_CLIENT_LIMIT);
 		else
 			srv_bind_start(s);
 		break;
 	case SRV_CMD_UDP:
 		if (srv_g.cfg.no_udp)
 			srv_fail(s, SOCKS5_REP_CMD_UNSUPPORTED, SRV_R_BAD_COMMAND);
+		else if (srv_limits_take(s, SRV_LIM_UDP) != 0)
+			srv_fail(s, SOCKS5_REP_NOT_ALLOWED, SRV_R_CLIENT_LIMIT);
 		else
 			srv_udp_start(s);
 		break;
@@ -124,15 +128,22 @@ step_auth(struct srv_session *s)
 	explicit_bzero(s->in, used);
 	in_consume(s, used);
 	if (srv_g.cfg.nusers > 0) {
+		if (srv_limits_auth_try(s) != 0) {
+			/* Banned: the credentials are not even looked at. */
+			explicit_bzero(&a, sizeof(a));
+			wire_enc_socks5_auth_rep(rep, sizeof(rep), SOCKS5_AUTH_FAILED);
+			srv_out_queue(s, rep, 2);
+			srv_close_after_flush(s, SRV_R_AUTH_BANNED);
+			return -1;
+		}
 		s->user = srv_users_check(&srv_g.cfg, a.user, a.pass);
 		explicit_bzero(&a, sizeof(a));
 		if (s->user == NULL) {
 			SRV_DEBUG("auth: bad user name or password");
-			wire_enc_socks5_auth_rep(rep, sizeof(rep), SOCKS5_AUTH_FAILED);
-			srv_out_queue(s, rep, 2);
-			srv_close_after_flush(s, SRV_R_AUTH_FAILED);
+			srv_limits_auth_failed(s);
 			return -1;
 		}
+		srv_limits_auth_ok(s);
 	}
 	explicit_bzero(&a, sizeof(a));
 	wire_enc_socks5_auth_rep(rep, sizeof(rep), SOCKS5_AUTH_OK);
@@ -219,12 +230,18 @@ step_s4_req(struct srv_session *s)
 			srv_fail(s, SOCKS5_REP_NOT_ALLOWED, SRV_R_AUTH_REQUIRED);
 			return -1;
 		}
+		/* A user id is then a password guess: braked like one. */
+		if (srv_limits_auth_try(s) != 0) {
+			srv_fail(s, SOCKS5_REP_NOT_ALLOWED, SRV_R_AUTH_BANNED);
+			return -1;
+		}
 		s->user = srv_users_find(&srv_g.cfg, r.user);
 		if (s->user == NULL) {
 			SRV_DEBUG("socks4: unknown user id");
-			srv_fail(s, SOCKS5_REP_NOT_ALLOWED, SRV_R_AUTH_FAILED);
+			srv_limits_auth_failed(s);
 			return -1;
 		}
+		srv_limits_auth_ok(s);
 	}
 	request_go(s);
 	return -1;

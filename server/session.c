@@ -206,6 +206,7 @@ srv_session_end(struct srv_session *s, enum srv_result r)
 	srv_w->nsess--;
 	if (srv_g.cfg.max_conns > 0)
 		atomic_fetch_sub_explicit(&srv_g.nsess, 1, memory_order_relaxed);
+	srv_limits_release(s);
 	s->state = SRV_ST_DEAD;
 	/* Freed after this batch of events: later events in it may still
 	 * point here. */
@@ -320,6 +321,12 @@ sess_dispatch(struct srv_session *s)
 		if (srv_flush_out(s) == 0 && s->out_len == 0)
 			srv_session_end(s, s->result);
 		break;
+	case SRV_ST_AUTH_WAIT:
+		/* Nothing is read until the delay is over; a client that leaves
+		 * gives its descriptor back at once. */
+		if (s->hup[0])
+			srv_session_end(s, SRV_R_AUTH_FAILED);
+		break;
 	default:
 		break;
 	}
@@ -390,7 +397,7 @@ target_event(struct srv_ev *ev, uint32_t e)
 /* ---- a new client ---- */
 
 int
-srv_session_new(int fd, const union srv_sa *peer)
+srv_session_new(int fd, const union srv_sa *peer, struct srv_lim *lim)
 {
 	struct srv_session *s = calloc(1, sizeof(*s));
 
@@ -409,6 +416,7 @@ srv_session_new(int fd, const union srv_sa *peer)
 		free(s);
 		return -1;
 	}
+	s->lim = lim;
 	s->next = srv_w->all;
 	if (s->next != NULL)
 		s->next->prev = s;

@@ -39,6 +39,12 @@ struct srv_cfg {
 	bool no_udp;
 	bool socks4_userid;         /* with users, a SOCKS4 user id is enough */
 	size_t max_conns;           /* 0: no limit */
+	/* Per client address (IPv4 address or IPv6 /64); 0: no limit. */
+	unsigned max_per_client;    /* sessions */
+	unsigned max_binds_per_client;   /* BINDs waiting for their peer */
+	unsigned max_udp_per_client;     /* UDP associations */
+	unsigned auth_fail_limit;   /* failed logins per minute, then banned */
+	unsigned auth_delay_ms;     /* before a failed login is answered */
 	unsigned timeout_ms;        /* negotiation, connect and BIND wait */
 	unsigned idle_ms;           /* 0: no idle limit */
 	unsigned half_ms;           /* silence allowed once one way ended; 0: idle_ms */
@@ -208,6 +214,7 @@ enum srv_state {
 	SRV_ST_GREET,        /* nothing decoded yet */
 	SRV_ST_S5_METHODS,
 	SRV_ST_S5_AUTH,
+	SRV_ST_AUTH_WAIT,    /* a failed login waits out its delay */
 	SRV_ST_S5_REQ,
 	SRV_ST_S4_REQ,
 	SRV_ST_RESOLVE,
@@ -236,6 +243,8 @@ enum srv_result {
 	SRV_R_MALFORMED,
 	SRV_R_TIMEOUT,
 	SRV_R_CLOSED,        /* the client left between negotiation messages */
+	SRV_R_AUTH_BANNED,   /* too many failed logins from the address */
+	SRV_R_CLIENT_LIMIT,  /* the address holds as many as it may */
 	SRV_R_ERROR,
 };
 
@@ -255,6 +264,7 @@ struct srv_dir {
 
 struct srv_bind;
 struct srv_udp;
+struct srv_lim;
 
 /* Room for the largest single handshake message (a SOCKS4a request with a
  * 255-byte user id and a 255-byte name, or an RFC 1929 request). */
@@ -278,6 +288,8 @@ struct srv_session {
 	uint64_t start_ms, last_ms;
 	uint64_t bytes[2];                   /* [0] up, [1] down */
 	const struct srv_user *user;
+	struct srv_lim *lim;                 /* its address's counts, or NULL */
+	uint8_t lim_held;                    /* SRV_LIM_* taken from them */
 	union srv_sa peer;
 	struct wire_addr target;
 	struct srv_dir dir[2];
@@ -303,7 +315,7 @@ struct srv_worker {
 	struct srv_listener *ls;     /* one per -l address (SO_REUSEPORT) */
 	size_t nls;
 	bool paused;
-	struct srv_tlist t_nego, t_idle, t_half, t_pause;
+	struct srv_tlist t_nego, t_idle, t_half, t_pause, t_auth;
 	struct srv_tnode pause_node;
 	struct srv_session *all;
 	struct srv_session *dead;
@@ -355,9 +367,10 @@ void srv_accept_event(struct srv_ev *ev, uint32_t events);
 void srv_listeners_resume(struct srv_tnode *n);
 
 /* session.c */
-/* A session for an accepted client (fd non-blocking); -1 if none could be
- * made (the caller closes fd). */
-int srv_session_new(int fd, const union srv_sa *peer);
+/* A session for an accepted client (fd non-blocking), owning lim (from
+ * srv_limits_admit) once made; -1 if none could be made (the caller
+ * closes fd and drops lim). */
+int srv_session_new(int fd, const union srv_sa *peer, struct srv_lim *lim);
 void srv_session_end(struct srv_session *s, enum srv_result r);
 void srv_sessions_after(void *arg);
 void srv_sessions_stop_all(void);
@@ -413,6 +426,33 @@ void srv_udp_client_event(struct srv_session *s);
 void srv_udp_again(struct srv_session *s);
 void srv_udp_close(struct srv_session *s);
 void srv_udp_free(struct srv_session *s);
+
+/* limits.c: brakes on hostile clients, counted per client address
+ * (IPv4 address or IPv6 /64) in one fixed table shared by every loop. */
+enum { SRV_LIM_BIND = 1, SRV_LIM_UDP = 2 };
+int srv_limits_init(void);
+void srv_limits_fini(void);
+/* A new client: SRV_R_OK with a session slot of its address in *lim (NULL
+ * when nothing is counted), or the result to log as it is turned away
+ * (SRV_R_AUTH_BANNED, SRV_R_CLIENT_LIMIT). */
+enum srv_result srv_limits_admit(const union srv_sa *peer, struct srv_lim **lim);
+/* Gives back the slot of a client that got no session after all. */
+void srv_limits_drop(struct srv_lim *lim);
+/* Takes one of what (SRV_LIM_BIND, SRV_LIM_UDP) for the session's
+ * address: 0, or -1 when the address holds as many as it may. */
+int srv_limits_take(struct srv_session *s, unsigned what);
+void srv_limits_give(struct srv_session *s, unsigned what);
+/* The session ends: everything it holds goes back. */
+void srv_limits_release(struct srv_session *s);
+/* Before credentials are checked: 0, or -1 when the address is banned
+ * (the check is not made).  A check counts as a failure until
+ * srv_limits_auth_ok says it was not one. */
+int srv_limits_auth_try(struct srv_session *s);
+void srv_limits_auth_ok(struct srv_session *s);
+/* The credentials were wrong: the failure reply goes out after the
+ * delay, then the session ends. */
+void srv_limits_auth_failed(struct srv_session *s);
+void srv_limits_auth_expired(struct srv_tnode *n);
 
 /* log.c */
 void srv_log_session(const struct srv_session *s, uint64_t now);

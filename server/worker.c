@@ -57,6 +57,7 @@ worker_new(void)
 	srv_tlist_init(&w->loop, &w->t_idle, srv_g.cfg.idle_ms, srv_idle_expired);
 	srv_tlist_init(&w->loop, &w->t_half, srv_g.cfg.half_ms, srv_idle_expired);
 	srv_tlist_init(&w->loop, &w->t_pause, PAUSE_MS, srv_listeners_resume);
+	srv_tlist_init(&w->loop, &w->t_auth, srv_g.cfg.auth_delay_ms, srv_limits_auth_expired);
 	w->loop.after = srv_sessions_after;
 	w->ls = calloc(srv_g.cfg.nlisten, sizeof(*w->ls));
 	if (w->ls == NULL)

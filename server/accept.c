@@ -26,7 +26,7 @@ accept_one(int fd, const union srv_sa *peer)
 	enum srv_result r = SRV_R_ERROR;
 	struct srv_lim *lim = NULL;
 
-	if (!srv_acl_client_ok(&srv_g.cfg, &peer->sa)) {
+	if (!srv_acl_client_ok(srv_w->rules, &peer->sa)) {
 		r = SRV_R_NOT_ALLOWED;
 		goto turn_away;
 	}

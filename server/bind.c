@@ -105,7 +105,7 @@ bind_event(struct srv_ev *ev, uint32_t events)
 		/* Only the peer the client named may come in; others are turned
 		 * away and the wait goes on. */
 		if ((!b->any && !srv_sa_same_ip(&peer.sa, &b->expect.sa)) ||
-		    !srv_acl_dest_ok(&srv_g.cfg, &peer.sa)) {
+		    !srv_acl_dest_ok(srv_w->rules, &peer.sa)) {
 			char txt[ADDR_STRLEN];
 			SRV_DEBUG("bind: refused connection from %s",
 			    addr_format_sa(txt, sizeof(txt), &peer.sa));
@@ -139,7 +139,7 @@ srv_bind_start(struct srv_session *s)
 	if (!b->any) {
 		addr_sockaddr_from_wire(&ss, &len, &s->target);
 		memcpy(&b->expect, &ss, len);
-		if (!srv_acl_dest_ok(&srv_g.cfg, &b->expect.sa)) {
+		if (!srv_acl_dest_ok(srv_w->rules, &b->expect.sa)) {
 			srv_fail(s, SOCKS5_REP_NOT_ALLOWED, SRV_R_NOT_ALLOWED);
 			return;
 		}

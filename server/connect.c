@@ -62,7 +62,7 @@ fail:
 static enum srv_result
 dest_check(const struct sockaddr *sa)
 {
-	if (!srv_acl_dest_ok(&srv_g.cfg, sa))
+	if (!srv_acl_dest_ok(srv_w->rules, sa))
 		return SRV_R_NOT_ALLOWED;
 	if (srv_acl_is_listener(srv_w->ls, srv_w->nls, sa)) {
 		SRV_DEBUG("connect: destination is this server's own listener");

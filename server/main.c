@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <setjmp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -138,18 +139,35 @@ static const char *where_file;
 static const unsigned *where_line;
 static int where_at;
 
+/* Set while SIGHUP re-reads the options: a wrong one then abandons the
+ * reload, with a log line, instead of ending the server. */
+static jmp_buf *reload_jmp;
+
+static void __attribute__((noreturn))
+reload_abandon(void)
+{
+	jmp_buf *jb = reload_jmp;
+
+	reload_jmp = NULL;
+	longjmp(*jb, 1);
+}
+
 static void __attribute__((noreturn, format(printf, 1, 2)))
 usage_error(const char *fmt, ...)
 {
+	char msg[512], at[PATH_MAX + 16] = "";
 	va_list ap;
 
-	fputs("socksifyd: ", stderr);
 	if (where_file != NULL)
-		fprintf(stderr, "%s:%u: ", where_file, where_line[where_at]);
+		snprintf(at, sizeof(at), "%s:%u: ", where_file, where_line[where_at]);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputs("\nTry 'socksifyd --help'.\n", stderr);
+	if (reload_jmp != NULL) {
+		srv_warn("reload: %s%s; the users and rules in force stay", at, msg);
+		reload_abandon();
+	}
+	fprintf(stderr, "socksifyd: %s%s\nTry 'socksifyd --help'.\n", at, msg);
 	exit(2);
 }
 
@@ -246,8 +264,13 @@ parse_args(struct srv_cfg *cfg, int argc, char **argv)
 				usage_error("bad -u value: %s", why);
 			break;
 		case OPT_USERS:
-			if (srv_users_load(cfg, optarg) != 0)
+			if (srv_users_load(cfg, optarg) != 0) {
+				if (reload_jmp != NULL) {
+					srv_warn("reload: the users in force stay");
+					reload_abandon();
+				}
 				exit(1);
+			}
 			break;
 		case OPT_ALLOW:
 			if (srv_acl_add(&cfg->allow, &cfg->nallow, optarg, &why) != 0)
@@ -342,11 +365,10 @@ parse_args(struct srv_cfg *cfg, int argc, char **argv)
 		usage_error("unexpected argument '%s'", argv[optind]);
 }
 
-/* --config FILE (or --config=FILE) on the command line: read the file
- * and parse it first, so that the command line adds to it and has the
- * last word. */
-static void
-parse_config(struct srv_cfg *cfg, int argc, char **argv)
+/* The file of --config FILE (or --config=FILE) on the command line, or
+ * NULL. */
+static const char *
+config_path(int argc, char **argv)
 {
 	const char *path = NULL;
 
@@ -358,14 +380,21 @@ parse_config(struct srv_cfg *cfg, int argc, char **argv)
 		else if (strncmp(argv[i], "--config=", 9) == 0)
 			path = argv[i] + 9;
 	}
-	if (path == NULL)
-		return;
-	if (srv_conf_read(path, long_opts, conf_refused, &conf_args) != 0)
-		exit(2);
+	return path;
+}
+
+/* The config file is parsed before the command line, so that the
+ * command line adds to it and has the last word.  args keeps its text. */
+static int
+parse_config(struct srv_cfg *cfg, const char *path, struct srv_conf_args *args)
+{
+	if (srv_conf_read(path, long_opts, conf_refused, args) != 0)
+		return -1;
 	where_file = path;
-	where_line = conf_args.line;
-	parse_args(cfg, conf_args.argc, conf_args.argv);
+	where_line = args->line;
+	parse_args(cfg, args->argc, args->argv);
 	where_file = NULL;
+	return 0;
 }
 
 static void
@@ -447,6 +476,62 @@ out:
 	return rc;
 }
 
+static int main_argc;
+static char **main_argv;
+
+/* SIGHUP: the users (-u, --users files) and the rules (--allow,
+ * --deny-dest) are read again, from the config file and the command line
+ * as at start-up; everything else keeps its start-up value.  New
+ * connections and requests see the new ones; a session keeps the user it
+ * logged in as.  Anything wrong keeps the ones in force. */
+static void
+reload(void)
+{
+	struct srv_cfg fresh, check;
+	struct srv_conf_args args;
+	const char *path = config_path(main_argc, main_argv);
+	size_t nusers, nallow, ndeny;
+	jmp_buf jb;
+
+	memset(&fresh, 0, sizeof(fresh));
+	memset(&args, 0, sizeof(args));
+	if (setjmp(jb) != 0)
+		goto out;
+	reload_jmp = &jb;
+	if (path != NULL && parse_config(&fresh, path, &args) != 0) {
+		srv_warn("reload: the users and rules in force stay");
+		goto out;
+	}
+	parse_args(&fresh, main_argc, main_argv);
+	/* The listeners are the ones bound at start-up: the new rules must
+	 * still say who may use them. */
+	check = srv_g.cfg;
+	check.nallow = fresh.nallow;
+	check.nusers = fresh.nusers;
+	check_exposure(&check);
+	reload_jmp = NULL;
+	nusers = fresh.nusers;
+	nallow = fresh.nallow;
+	ndeny = fresh.ndeny;
+	if (srv_rules_replace(&fresh) != 0) {
+		srv_warn("reload: %s; the users and rules in force stay", strerror(errno));
+		goto out;
+	}
+	/* An idle loop would otherwise take the new set only after its next
+	 * batch of events, with the first of them checked by the old one. */
+	srv_workers_wake();
+	srv_warn("reload: %zu users, %zu --allow and %zu --deny-dest ranges in force",
+	    nusers, nallow, ndeny);
+out:
+	reload_jmp = NULL;
+	where_file = NULL;
+	srv_users_free(&fresh);
+	free(fresh.allow);
+	free(fresh.deny);
+	free(fresh.listen);
+	srv_conf_free(&args);
+}
+
 static void
 signal_event(struct srv_ev *ev, uint32_t events)
 {
@@ -455,6 +540,10 @@ signal_event(struct srv_ev *ev, uint32_t events)
 	(void)ev;
 	(void)events;
 	while (read(srv_g.sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			reload();
+			continue;
+		}
 		SRV_DEBUG("signal %u: stopping", si.ssi_signo);
 		srv_workers_stop();
 	}
@@ -470,9 +559,11 @@ setup_signals(void)
 	 * becomes pending, so the signalfd would not see it. */
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
 	/* Blocked before any thread starts, so only the signalfd sees them. */
 	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
 		return -1;
@@ -493,6 +584,7 @@ cleanup(void)
 	if (srv_g.sigfd >= 0)
 		close(srv_g.sigfd);
 	srv_workers_free();
+	srv_rules_fini();
 	srv_limits_fini();
 	srv_log_stop();
 	srv_users_free(&srv_g.cfg);
@@ -519,13 +611,21 @@ main(int argc, char **argv)
 	cfg->max_udp_per_client = 32;
 	cfg->auth_fail_limit = 10;
 	cfg->auth_delay_ms = 1000;
-	parse_config(cfg, argc, argv);
+	main_argc = argc;
+	main_argv = argv;
+	if (config_path(argc, argv) != NULL &&
+	    parse_config(cfg, config_path(argc, argv), &conf_args) != 0)
+		exit(2);
 	parse_args(cfg, argc, argv);
 	finish_args(cfg);
 	check_exposure(cfg);
 	raise_nofile();
 	if (srv_limits_init() != 0) {
 		srv_fatal("client table: %s", strerror(errno));
+		goto out;
+	}
+	if (srv_rules_init(cfg) != 0) {
+		srv_fatal("rules: %s", strerror(errno));
 		goto out;
 	}
 	if (srv_workers_init(cfg->threads) != 0) {

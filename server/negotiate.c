@@ -81,7 +81,7 @@ step_methods(struct srv_session *s)
 	in_consume(s, used);
 	/* With users configured, no-auth is never acceptable.  Without, a
 	 * client that only offers username/password is let in all the same. */
-	if (srv_g.cfg.nusers > 0) {
+	if (s->rules->nusers > 0) {
 		if (offers(&g, SOCKS5_METHOD_USERPASS))
 			method = SOCKS5_METHOD_USERPASS;
 	} else if (offers(&g, SOCKS5_METHOD_NONE)) {
@@ -127,7 +127,7 @@ step_auth(struct srv_session *s)
 	/* Credentials do not stay in the buffer or on the stack. */
 	explicit_bzero(s->in, used);
 	in_consume(s, used);
-	if (srv_g.cfg.nusers > 0) {
+	if (s->rules->nusers > 0) {
 		if (srv_limits_auth_try(s) != 0) {
 			/* Banned: the credentials are not even looked at. */
 			explicit_bzero(&a, sizeof(a));
@@ -136,7 +136,7 @@ step_auth(struct srv_session *s)
 			srv_close_after_flush(s, SRV_R_AUTH_BANNED);
 			return -1;
 		}
-		s->user = srv_users_check(&srv_g.cfg, a.user, a.pass);
+		s->user = srv_users_check(s->rules, a.user, a.pass);
 		explicit_bzero(&a, sizeof(a));
 		if (s->user == NULL) {
 			SRV_DEBUG("auth: bad user name or password");
@@ -224,7 +224,7 @@ step_s4_req(struct srv_session *s)
 	s->state = SRV_ST_RESOLVE;
 	/* SOCKS4 has no password: with users configured it is refused, unless
 	 * --socks4-userid takes a user id that is one of their names. */
-	if (srv_g.cfg.nusers > 0) {
+	if (s->rules->nusers > 0) {
 		if (!srv_g.cfg.socks4_userid) {
 			SRV_DEBUG("socks4: users are configured and SOCKS4 has no password");
 			srv_fail(s, SOCKS5_REP_NOT_ALLOWED, SRV_R_AUTH_REQUIRED);
@@ -235,7 +235,7 @@ step_s4_req(struct srv_session *s)
 			srv_fail(s, SOCKS5_REP_NOT_ALLOWED, SRV_R_AUTH_BANNED);
 			return -1;
 		}
-		s->user = srv_users_find(&srv_g.cfg, r.user);
+		s->user = srv_users_find(s->rules, r.user);
 		if (s->user == NULL) {
 			SRV_DEBUG("socks4: unknown user id");
 			srv_limits_auth_failed(s);

@@ -220,10 +220,14 @@ srv_sessions_after(void *arg)
 	struct srv_session *s, *list;
 
 	(void)arg;
+	/* Between batches nothing holds a pointer into the rules: the loop
+	 * may take the newest now. */
+	srv_rules_refresh(&srv_w->rules, &srv_w->rules_gen);
 	while ((s = srv_w->dead) != NULL) {
 		srv_w->dead = s->dnext;
 		srv_bind_free(s);
 		srv_udp_free(s);
+		srv_rules_put(s->rules);
 		free(s);
 	}
 	list = srv_w->again;
@@ -417,6 +421,7 @@ srv_session_new(int fd, const union srv_sa *peer, struct srv_lim *lim)
 		return -1;
 	}
 	s->lim = lim;
+	s->rules = srv_rules_ref(srv_w->rules);
 	s->next = srv_w->all;
 	if (s->next != NULL)
 		s->next->prev = s;

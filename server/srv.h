@@ -89,6 +89,21 @@ bool srv_sa_same_ip(const struct sockaddr *a, const struct sockaddr *b);
 /* An IPv4 or IPv6 address of all zeros (names are never zero). */
 bool srv_wire_is_zero(const struct wire_addr *w);
 
+/* rules.c: the users, --allow and --deny-dest in force (a srv_cfg whose
+ * other fields are the start-up ones), counted by who holds them.
+ * srv_rules_get takes the set in force, srv_rules_ref one more hold on a
+ * set, srv_rules_put lets go (the last frees it).  srv_rules_refresh
+ * swaps *held for the set in force when it changed since *gen.
+ * srv_rules_replace puts fresh's users and rules in force (taking its
+ * arrays) for whoever takes the rules next. */
+int srv_rules_init(const struct srv_cfg *cfg);
+const struct srv_cfg *srv_rules_get(void);
+const struct srv_cfg *srv_rules_ref(const struct srv_cfg *c);
+void srv_rules_put(const struct srv_cfg *c);
+void srv_rules_refresh(const struct srv_cfg **held, unsigned *gen);
+int srv_rules_replace(struct srv_cfg *fresh);
+void srv_rules_fini(void);
+
 /* conf.c: a config file as an argument vector ("socksifyd", "--key",
  * "value", ...) for getopt_long with opts, and the line of each element;
  * keys in refused (NULL-terminated) are not allowed.  -1 with the reason
@@ -287,7 +302,8 @@ struct srv_session {
 	struct srv_tlist *tlist;
 	uint64_t start_ms, last_ms;
 	uint64_t bytes[2];                   /* [0] up, [1] down */
-	const struct srv_user *user;
+	const struct srv_user *user;         /* in rules */
+	const struct srv_cfg *rules;         /* held: users and rules it began with */
 	struct srv_lim *lim;                 /* its address's counts, or NULL */
 	uint8_t lim_held;                    /* SRV_LIM_* taken from them */
 	union srv_sa peer;
@@ -316,6 +332,10 @@ struct srv_worker {
 	size_t nls;
 	bool paused;
 	struct srv_tlist t_nego, t_idle, t_half, t_pause, t_auth;
+	/* The users and rules this loop checks against: the newest set, taken
+	 * between batches of events (rules.c). */
+	const struct srv_cfg *rules;
+	unsigned rules_gen;
 	struct srv_tnode pause_node;
 	struct srv_session *all;
 	struct srv_session *dead;
@@ -358,6 +378,8 @@ int srv_workers_listen(void);
 int srv_workers_start(void);
 /* Asks every worker to stop (any thread). */
 void srv_workers_stop(void);
+/* Every loop runs one turn (and so takes the newest rules). */
+void srv_workers_wake(void);
 /* Stops and joins the workers; their sessions end.  Main thread only. */
 void srv_workers_join(void);
 void srv_workers_free(void);

@@ -67,7 +67,7 @@ udp_send_out(struct srv_udp *u, const union srv_sa *dst, const uint8_t *p, size_
 	int idx = dst->sa.sa_family == AF_INET ? UDP_OUT4 : UDP_OUT6;
 	struct udp_sock *k = &u->sk[idx];
 
-	if (!srv_acl_dest_ok(&srv_g.cfg, &dst->sa)) {
+	if (!srv_acl_dest_ok(srv_w->rules, &dst->sa)) {
 		SRV_DEBUG("udp: destination not allowed");
 		return;
 	}
@@ -114,7 +114,7 @@ udp_resolved(struct srv_rjob *j)
 	for (ai = j->res; j->err == 0 && ai != NULL; ai = ai->ai_next) {
 		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
 			continue;
-		if (!srv_acl_dest_ok(&srv_g.cfg, ai->ai_addr))
+		if (!srv_acl_dest_ok(srv_w->rules, ai->ai_addr))
 			continue;
 		memcpy(&u->caddr, ai->ai_addr, ai->ai_addrlen);
 		strcpy(u->cname, j->name);

@@ -32,6 +32,9 @@ wake_event(struct srv_ev *ev, uint32_t events)
 	(void)events;
 	n = read(w->wakefd, &v, sizeof(v));
 	(void)n;
+	/* A reload wakes every loop: the new rules count from here on (no
+	 * check holds a rules pointer from one event to the next). */
+	srv_rules_refresh(&w->rules, &w->rules_gen);
 	if (atomic_load(&srv_g.stop))
 		w->loop.stop = true;
 	srv_resolve_deliver(w);
@@ -59,6 +62,7 @@ worker_new(void)
 	srv_tlist_init(&w->loop, &w->t_pause, PAUSE_MS, srv_listeners_resume);
 	srv_tlist_init(&w->loop, &w->t_auth, srv_g.cfg.auth_delay_ms, srv_limits_auth_expired);
 	w->loop.after = srv_sessions_after;
+	w->rules = srv_rules_get();
 	w->ls = calloc(srv_g.cfg.nlisten, sizeof(*w->ls));
 	if (w->ls == NULL)
 		goto fail;
@@ -227,6 +231,17 @@ srv_workers_start(void)
 }
 
 void
+srv_workers_wake(void)
+{
+	uint64_t one = 1;
+
+	for (unsigned k = 0; k < srv_g.nw; k++) {
+		ssize_t n = write(srv_g.w[k]->wakefd, &one, sizeof(one));
+		(void)n;
+	}
+}
+
+void
 srv_workers_stop(void)
 {
 	uint64_t one = 1;
@@ -268,6 +283,7 @@ srv_workers_free(void)
 		if (w->wakefd >= 0)
 			close(w->wakefd);
 		srv_loop_fini(&w->loop);
+		srv_rules_put(w->rules);
 		free(w->ls);
 		free(w);
 	}

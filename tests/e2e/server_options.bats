@@ -432,17 +432,20 @@ log_flood() {
 	assert_output --partial "$conf:1: 'listen' needs a value"
 }
 
-@test "options: the systemd unit CMake installs passes systemd-analyze verify, keeps its exposure low, and reads /etc/socksifyd.conf through --config" {
+@test "options: the systemd unit CMake installs passes systemd-analyze verify, keeps its exposure low, runs as the user its sysusers.d file makes, and reads /etc/socksifyd.conf" {
 	command -v systemd-analyze >/dev/null ||
 		skip "systemd-analyze is not installed (Debian package systemd)"
-	local dest="$E2E_TMP/dest" unit
+	local dest="$E2E_TMP/dest" unit sysusers
 	DESTDIR="$dest" cmake --install "$SOCKSIFY_BUILD" >"$E2E_TMP/install.log" 2>&1 ||
 		fail "cmake --install failed: $(cat "$E2E_TMP/install.log")"
 	unit="$(find "$dest" -name socksifyd.service -path '*/lib/systemd/system/*')"
+	sysusers="$(find "$dest" -name socksifyd.conf -path '*/lib/sysusers.d/*')"
 	[[ -n "$unit" ]] || fail "no socksifyd.service installed under $dest"
-	run grep -E '^(ExecStart|LoadCredential)=' "$unit"
-	assert_line --regexp '^ExecStart=/.*/bin/socksifyd --config \$\{CREDENTIALS_DIRECTORY\}/socksifyd\.conf$'
-	assert_line 'LoadCredential=socksifyd.conf:/etc/socksifyd.conf'
+	[[ -n "$sysusers" ]] || fail "no sysusers.d/socksifyd.conf installed under $dest"
+	run grep -E '^(ExecStart|ExecReload|User)=' "$unit"
+	assert_line --regexp '^ExecStart=/.*/bin/socksifyd --config /etc/socksifyd\.conf$'
+	assert_line 'ExecReload=/bin/kill -HUP $MAINPID'
+	assert_line 'User=socksifyd'
 	# Checked against the socksifyd of this build: the installed path is
 	# not on this machine.
 	sed -E "s|^ExecStart=[^ ]*|ExecStart=$SOCKSIFYD|" "$unit" >"$E2E_TMP/socksifyd.service"
@@ -453,4 +456,108 @@ log_flood() {
 	run systemd-analyze security --offline=true --threshold=30 "$E2E_TMP/socksifyd.service"
 	assert_success
 	assert_output --regexp 'Overall exposure level for socksifyd\.service: [0-2]\.[0-9]'
+	# The user the unit names is the one the sysusers.d file makes (in a
+	# root of its own, not this machine's /etc).
+	mkdir -p "$E2E_TMP/root/etc"
+	run systemd-sysusers --root="$E2E_TMP/root" "$sysusers"
+	assert_success
+	run grep -E '^socksifyd:x:[0-9]+:[0-9]+:' "$E2E_TMP/root/etc/passwd"
+	assert_success
+}
+
+# login_echo PROXY TARGET USER PASS: one RFC 1929 login and CONNECT to the
+# echo server; prints "login ok" or "login refused".
+login_echo() {
+	timeout 20 "$PYTHON" - "$TOOLS" "$@" <<-'PY'
+		import sys
+		sys.path.insert(0, sys.argv[1])
+		import socksraw as sr
+		proxy, target, user, pw = sys.argv[2:6]
+		host, port = sr.split_hostport(target)
+		s = sr.connect(proxy)
+		try:
+		    rep = sr.handshake5(s, 1, host, port, user, pw)
+		except sr.ProtoError:
+		    print("login refused")
+		    sys.exit(0)
+		s.sendall(b"ping")
+		print("login ok" if sr.recv_exact(s, 4) == b"ping" else "echo differs")
+	PY
+}
+
+@test "options: SIGHUP re-reads the users file and the rules; a session already open survives; a wrong file keeps what is in force" {
+	local users="$E2E_TMP/users" go="$E2E_TMP/go" held
+	printf '%s\n' "alice:pw-one" >"$users"
+	start_tcp_echo
+	start_socksifyd --users "$users" --threads 2
+	run login_echo "127.0.0.1:$SOCKSIFYD_PORT" "127.0.0.1:$ECHO_PORT" bob pw-two
+	assert_output "login refused"
+	# alice's session stays open across the reload, and still carries
+	# bytes after it.
+	timeout 30 "$PYTHON" - "$TOOLS" "127.0.0.1:$SOCKSIFYD_PORT" "127.0.0.1:$ECHO_PORT" "$go" \
+		>"$E2E_TMP/held.out" 2>&1 3>&- <<-'PY' &
+		import os, sys, time
+		sys.path.insert(0, sys.argv[1])
+		import socksraw as sr
+		host, port = sr.split_hostport(sys.argv[3])
+		s = sr.connect(sys.argv[2], timeout=20)
+		sr.handshake5(s, 1, host, port, "alice", "pw-one")
+		s.sendall(b"one")
+		assert sr.recv_exact(s, 3) == b"one"
+		print("held", flush=True)
+		for i in range(200):
+		    if os.path.exists(sys.argv[4]):
+		        break
+		    time.sleep(0.05)
+		s.sendall(b"two")
+		print("survived" if sr.recv_exact(s, 3) == b"two" else "differs", flush=True)
+	PY
+	held=$!
+	e2e_register "$held" held-session
+	wait_for_log "$E2E_TMP/held.out" '^held$' 10 || fail "no session: $(cat "$E2E_TMP/held.out")"
+	printf '%s\n' "alice:pw-one" "bob:pw-two" >"$users"
+	kill -HUP "$SOCKSIFYD_PID"
+	wait_for_log "$SOCKSIFYD_LOG" 'reload: 2 users' 10 || fail "no reload line: $(cat "$SOCKSIFYD_LOG")"
+	pid_alive "$SOCKSIFYD_PID" || fail "socksifyd died on SIGHUP"
+	# Every loop takes the new users: several logins, so that both get some.
+	local i
+	for i in 1 2 3 4 5 6; do
+		run login_echo "127.0.0.1:$SOCKSIFYD_PORT" "127.0.0.1:$ECHO_PORT" bob pw-two
+		assert_output "login ok"
+	done
+	touch "$go"
+	wait_for_log "$E2E_TMP/held.out" '^survived$' 10 || fail "the held session: $(cat "$E2E_TMP/held.out")"
+	# A users file that cannot be read: the reload is abandoned, with a
+	# line that says why, and bob can still log in.
+	rm -f "$users"
+	kill -HUP "$SOCKSIFYD_PID"
+	wait_for_log "$SOCKSIFYD_LOG" 'reload: the users in force stay' 10 ||
+		fail "no abandoned reload: $(cat "$SOCKSIFYD_LOG")"
+	run login_echo "127.0.0.1:$SOCKSIFYD_PORT" "127.0.0.1:$ECHO_PORT" bob pw-two
+	assert_output "login ok"
+	pid_alive "$SOCKSIFYD_PID" || fail "socksifyd died on a bad reload"
+}
+
+@test "options: SIGHUP re-reads --allow and --deny-dest from the config file, for the next request" {
+	local conf="$E2E_TMP/socksifyd.conf"
+	printf '%s\n' "allow 127.0.0.0/8" >"$conf"
+	start_tcp_echo
+	start_socksifyd --config "$conf"
+	run sc connect --proxy "127.0.0.1:$SOCKSIFYD_PORT" --target "127.0.0.1:$ECHO_PORT" --echo 16
+	assert_success
+	assert_output --partial "echo ok 16"
+	printf '%s\n' "allow 127.0.0.0/8" "deny-dest 127.0.0.1/32" >"$conf"
+	kill -HUP "$SOCKSIFYD_PID"
+	wait_for_log "$SOCKSIFYD_LOG" 'reload: 0 users, 1 --allow and 1 --deny-dest' 10 ||
+		fail "no reload line: $(cat "$SOCKSIFYD_LOG")"
+	run sc connect --proxy "127.0.0.1:$SOCKSIFYD_PORT" --target "127.0.0.1:$ECHO_PORT" --echo 16
+	assert_output --partial "reply=2"
+	# A config line that is wrong: the reload is abandoned, file:line said.
+	printf '%s\n' "allow 127.0.0.0/8" "deny-dest nonsense" >"$conf"
+	kill -HUP "$SOCKSIFYD_PID"
+	wait_for_log "$SOCKSIFYD_LOG" "reload: $conf:2: bad --deny-dest range 'nonsense'" 10 ||
+		fail "no abandoned reload: $(cat "$SOCKSIFYD_LOG")"
+	run sc connect --proxy "127.0.0.1:$SOCKSIFYD_PORT" --target "127.0.0.1:$ECHO_PORT" --echo 16
+	assert_output --partial "reply=2"
+	pid_alive "$SOCKSIFYD_PID" || fail "socksifyd died on a bad reload"
 }

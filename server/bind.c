@@ -42,6 +42,16 @@ bind_local(struct srv_session *s, struct srv_bind *b, union srv_sa *local)
 	if (getsockname(s->fd[0], &local->sa, &len) != 0)
 		return -1;
 out:
+	/* --external: the peer comes to the address connections leave from,
+	 * of the family chosen above, or of the other one. */
+	if (srv_g.cfg.nexternal > 0) {
+		const union srv_sa *e = srv_external_pick(local->sa.sa_family);
+
+		if (e == NULL)
+			e = srv_external_pick(local->sa.sa_family == AF_INET ? AF_INET6 : AF_INET);
+		if (e != NULL)
+			*local = *e;
+	}
 	if (local->sa.sa_family == AF_INET)
 		local->in.sin_port = 0;
 	else

@@ -42,6 +42,8 @@ connect_try(struct srv_session *s, const struct sockaddr *sa, socklen_t len)
 	if (fd < 0)
 		return -1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (srv_external_bind(fd, sa->sa_family, true) != 0)
+		goto fail;
 	if (connect(fd, sa, len) != 0 && errno != EINPROGRESS)
 		goto fail;
 	if (srv_loop_add(&srv_w->loop, fd, TARGET_EVENTS, &s->ev[1]) != 0)

@@ -47,7 +47,7 @@ static const char usage_text[] =
 	"                 [--max-udp-per-client N] [--auth-delay SECONDS]\n"
 	"                 [--auth-fail-limit N] [--timeout SECONDS]\n"
 	"                 [--idle-timeout SECONDS] [--half-close-timeout SECONDS]\n"
-	"                 [--port-file FILE] [--threads N] [--run-as NAME]\n"
+	"                 [-e ADDR]... [--port-file FILE] [--threads N] [--run-as NAME]\n"
 	"                 [-v] [-q] [-h] [--version]\n"
 	"\n"
 	"      --config FILE        options from FILE first, one per line, the long\n"
@@ -64,6 +64,9 @@ static const char usage_text[] =
 	"                           IPv4-mapped IPv6 and names are checked as the\n"
 	"                           address reached); the server's own listening\n"
 	"                           addresses are always refused\n"
+	"  -e, --external ADDR      leave from ADDR (an IP; repeatable, IPv4 and IPv6)\n"
+	"                           for CONNECT, BIND and UDP (default: the system's\n"
+	"                           choice); a family with no ADDR is unreachable\n"
 	"      --no-bind            refuse BIND\n"
 	"      --no-udp             refuse UDP ASSOCIATE\n"
 	"      --max-conns N        at most N sessions at once (default no limit)\n"
@@ -101,6 +104,7 @@ enum {
 static const struct option long_opts[] = {
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "listen", required_argument, NULL, 'l' },
+	{ "external", required_argument, NULL, 'e' },
 	{ "user", required_argument, NULL, 'u' },
 	{ "users", required_argument, NULL, OPT_USERS },
 	{ "socks4-userid", no_argument, NULL, OPT_S4_USERID },
@@ -250,7 +254,7 @@ parse_args(struct srv_cfg *cfg, int argc, char **argv)
 	optind = 0;
 	for (;;) {
 		where_at = optind > 0 ? optind : 1;
-		c = getopt_long(argc, argv, "l:u:vqh", long_opts, NULL);
+		c = getopt_long(argc, argv, "l:u:e:vqh", long_opts, NULL);
 		if (c == -1)
 			break;
 		switch (c) {
@@ -258,6 +262,11 @@ parse_args(struct srv_cfg *cfg, int argc, char **argv)
 			break;   /* read before everything else */
 		case 'l':
 			listen_add(cfg, optarg);
+			break;
+		case 'e':
+			if (srv_external_add(cfg, optarg) != 0)
+				usage_error("bad --external address '%s': want an IPv4 or IPv6 address",
+				    optarg);
 			break;
 		case 'u':
 			if (srv_users_add(cfg, optarg, &why) != 0)
@@ -591,6 +600,7 @@ cleanup(void)
 	free(srv_g.cfg.allow);
 	free(srv_g.cfg.deny);
 	free(srv_g.cfg.listen);
+	free(srv_g.cfg.external);
 	srv_conf_free(&conf_args);
 }
 

@@ -50,6 +50,8 @@ struct srv_cfg {
 	unsigned half_ms;           /* silence allowed once one way ended; 0: idle_ms */
 	const char *port_file;
 	const char *run_as;         /* --run-as: the user after binding */
+	union srv_sa *external;     /* --external: where connections leave from */
+	size_t nexternal;
 	unsigned threads;           /* event-loop threads */
 };
 
@@ -118,6 +120,16 @@ struct srv_conf_args {
 int srv_conf_read(const char *path, const struct option *opts, const char *const *refused,
     struct srv_conf_args *a);
 void srv_conf_free(struct srv_conf_args *a);
+
+/* external.c: --external ADDR (an IP literal, -1 if not one); the
+ * address of a family to leave from (in turn when there are several, NULL
+ * when none); and binding an outgoing socket to it before connect or
+ * sendto: 0 when done or when no --external was given, -1 with errno
+ * (ENETUNREACH when none has the family: going out from another address
+ * would dodge the choice). */
+int srv_external_add(struct srv_cfg *cfg, const char *text);
+const union srv_sa *srv_external_pick(int family);
+int srv_external_bind(int fd, int family, bool stream);
 
 /* privs.c: become user name (its uid and gid, no other group) for good;
  * -1, with the reason logged, when that cannot be done. */

@@ -78,6 +78,12 @@ udp_send_out(struct srv_udp *u, const union srv_sa *dst, const uint8_t *p, size_
 			return;
 		if (idx == UDP_OUT6)
 			setsockopt(k->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		if (srv_external_bind(k->fd, dst->sa.sa_family, false) != 0) {
+			SRV_DEBUG("udp: --external: %s", strerror(errno));
+			close(k->fd);
+			k->fd = -1;
+			return;
+		}
 		if (srv_loop_add(&srv_w->loop, k->fd, EPOLLIN | EPOLLET, &k->ev) != 0) {
 			close(k->fd);
 			k->fd = -1;

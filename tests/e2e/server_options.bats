@@ -561,3 +561,32 @@ login_echo() {
 	assert_output --partial "reply=2"
 	pid_alive "$SOCKSIFYD_PID" || fail "socksifyd died on a bad reload"
 }
+
+@test "options: --external: CONNECT, BIND and UDP leave from the chosen address, which the target sees; a family without one is unreachable" {
+	start_http_server
+	start_udp_echo
+	start_socksifyd -e 127.0.0.5
+	run curl -sS --max-time 10 --socks5-hostname "127.0.0.1:$SOCKSIFYD_PORT" "http://127.0.0.1:$HTTP_PORT/"
+	assert_success
+	assert_output "$HTTP_BODY"
+	# The web server logs "METHOD PATH CLIENT_IP".
+	run cat "$HTTP_LOG"
+	assert_output "GET / 127.0.0.5"
+	# UDP: the echo server logs "SRC_IP SRC_PORT LENGTH".
+	run sc udp --proxy "127.0.0.1:$SOCKSIFYD_PORT" --target "127.0.0.1:$UDP_PORT" --count 2
+	assert_success
+	run awk '{ print $1 }' "$UDP_LOG"
+	assert_output $'127.0.0.5\n127.0.0.5'
+	# BIND: the peer is told to come to the chosen address.
+	run timeout 20 "$PYTHON" "$TOOLS/bind_client.py" --proxy "127.0.0.1:$SOCKSIFYD_PORT"
+	assert_success
+	assert_line --regexp '^first reply: bound 127\.0\.0\.5:[0-9]+$'
+	# No IPv6 address given: an IPv6 target cannot be reached from it.
+	start_http_server ::1
+	run curl -sS --max-time 10 --socks5-hostname "127.0.0.1:$SOCKSIFYD_PORT" "http://[::1]:$HTTP_PORT/"
+	assert_failure
+	[[ "$(http_request_count)" == 0 ]] || fail "the IPv6 server was reached: $(cat "$HTTP_LOG")"
+	run timeout 10 "$SOCKSIFYD" -l 127.0.0.1:0 -e not-an-address
+	assert_failure 2
+	assert_output --partial "bad --external address 'not-an-address'"
+}

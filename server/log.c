@@ -54,6 +54,7 @@ static const char *const result_words[] = {
 	[SRV_R_MALFORMED] = "malformed",
 	[SRV_R_TIMEOUT] = "timeout",
 	[SRV_R_CLOSED] = "closed",
+	[SRV_R_RESOLVER_BUSY] = "resolver-busy",
 	[SRV_R_ERROR] = "error",
 };
 

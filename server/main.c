@@ -36,7 +36,9 @@ static const char usage_text[] =
 	"                 [--socks4-userid]\n"
 	"                 [--allow CIDR]... [--deny-dest CIDR]... [--no-bind] [--no-udp]\n"
 	"                 [--max-conns N] [--timeout SECONDS] [--idle-timeout SECONDS]\n"
-	"                 [--port-file FILE] [--threads N] [-v] [-q] [-h] [--version]\n"
+	"                 [--port-file FILE] [--threads N] [--dns-ttl SECONDS]\n"
+	"                 [--dns-negative-ttl SECONDS] [--dns-cache N]\n"
+	"                 [--connect-attempt-timeout SECONDS] [-v] [-q] [-h] [--version]\n"
 	"\n"
 	"  -l, --listen ADDR:PORT   listen here (repeatable; default 127.0.0.1:1080;\n"
 	"                           [::1]:PORT for IPv6; port 0 picks a free port)\n"
@@ -57,6 +59,12 @@ static const char usage_text[] =
 	"      --idle-timeout SECONDS  end sessions idle this long (default 0: never)\n"
 	"      --port-file FILE     write the first listener's port to FILE\n"
 	"      --threads N          event-loop threads (default: one per CPU)\n"
+	"      --dns-ttl SECONDS    keep a name's addresses this long (default 60)\n"
+	"      --dns-negative-ttl SECONDS  keep \"no such name\" this long (default 10)\n"
+	"      --dns-cache N        names kept at most (default 4096; 0: no cache)\n"
+	"      --connect-attempt-timeout SECONDS  give up one address of a name\n"
+	"                           after this long when others remain (default 2;\n"
+	"                           the next one starts after 0.25 s regardless)\n"
 	"  -v, --verbose            debug log\n"
 	"  -q, --quiet              no log\n"
 	"  -h, --help               this help\n"
@@ -65,7 +73,7 @@ static const char usage_text[] =
 enum {
 	OPT_USERS = 256, OPT_ALLOW, OPT_DENY, OPT_NO_BIND, OPT_NO_UDP, OPT_MAX_CONNS,
 	OPT_TIMEOUT, OPT_IDLE, OPT_PORT_FILE, OPT_THREADS, OPT_VERSION,
-	OPT_S4_USERID,
+	OPT_S4_USERID, OPT_DNS_TTL, OPT_DNS_NEG_TTL, OPT_DNS_CACHE, OPT_ATTEMPT,
 };
 
 static const struct option long_opts[] = {
@@ -82,6 +90,10 @@ static const struct option long_opts[] = {
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 	{ "port-file", required_argument, NULL, OPT_PORT_FILE },
 	{ "threads", required_argument, NULL, OPT_THREADS },
+	{ "dns-ttl", required_argument, NULL, OPT_DNS_TTL },
+	{ "dns-negative-ttl", required_argument, NULL, OPT_DNS_NEG_TTL },
+	{ "dns-cache", required_argument, NULL, OPT_DNS_CACHE },
+	{ "connect-attempt-timeout", required_argument, NULL, OPT_ATTEMPT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -163,6 +175,10 @@ parse_args(struct srv_cfg *cfg, int argc, char **argv)
 	int c;
 
 	cfg->timeout_ms = 10000;
+	cfg->dns_ttl_ms = 60000;
+	cfg->dns_neg_ttl_ms = 10000;
+	cfg->dns_cache = 4096;
+	cfg->attempt_ms = 2000;
 	while ((c = getopt_long(argc, argv, "l:u:vqh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
@@ -225,6 +241,26 @@ parse_args(struct srv_cfg *cfg, int argc, char **argv)
 			cfg->threads = (unsigned)v;
 			break;
 		}
+		case OPT_DNS_TTL:
+			cfg->dns_ttl_ms = parse_seconds("--dns-ttl", optarg, true);
+			break;
+		case OPT_DNS_NEG_TTL:
+			cfg->dns_neg_ttl_ms = parse_seconds("--dns-negative-ttl", optarg, true);
+			break;
+		case OPT_DNS_CACHE: {
+			char *end;
+			unsigned long v;
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' || optarg[0] == '-' ||
+			    v > 1000000)
+				usage_error("bad --dns-cache value '%s': want 0..1000000", optarg);
+			cfg->dns_cache = v;
+			break;
+		}
+		case OPT_ATTEMPT:
+			cfg->attempt_ms = parse_seconds("--connect-attempt-timeout", optarg, false);
+			break;
 		case 'v':
 			srv_verbosity = 1;
 			break;

@@ -56,6 +56,8 @@ worker_new(void)
 	srv_tlist_init(&w->loop, &w->t_nego, srv_g.cfg.timeout_ms, srv_nego_expired);
 	srv_tlist_init(&w->loop, &w->t_idle, srv_g.cfg.idle_ms, srv_idle_expired);
 	srv_tlist_init(&w->loop, &w->t_pause, PAUSE_MS, srv_listeners_resume);
+	/* Deadlines of any length: armed with srv_timer_arm_at only. */
+	srv_tlist_init(&w->loop, &w->t_race, 0, srv_race_expired);
 	w->loop.after = srv_sessions_after;
 	w->ls = calloc(srv_g.cfg.nlisten, sizeof(*w->ls));
 	if (w->ls == NULL)

@@ -135,7 +135,7 @@ name_queries() {
 }
 
 @test "names: clients asking for the same name at once share one lookup" {
-	start_names_dns --record join.slow.e2e.test=127.0.0.1 --slow-suffix .slow.e2e.test --delay 1
+	start_names_dns --record join.slow.e2e.test=127.0.0.1 --slow-suffix .slow.e2e.test --delay 2
 	start_names_socksifyd
 	start_tcp_echo
 	local p="127.0.0.1:$SOCKSIFYD_PORT" i pids=() n

@@ -56,6 +56,7 @@ static const char *const result_words[] = {
 	[SRV_R_CLOSED] = "closed",
 	[SRV_R_AUTH_BANNED] = "auth-banned",
 	[SRV_R_CLIENT_LIMIT] = "client-limit",
+	[SRV_R_RESOLVER_BUSY] = "resolver-busy",
 	[SRV_R_ERROR] = "error",
 };
 

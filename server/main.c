@@ -47,6 +47,8 @@ static const char usage_text[] =
 	"                 [--max-udp-per-client N] [--auth-delay SECONDS]\n"
 	"                 [--auth-fail-limit N] [--timeout SECONDS]\n"
 	"                 [--idle-timeout SECONDS] [--half-close-timeout SECONDS]\n"
+	"                 [--dns-ttl SECONDS] [--dns-negative-ttl SECONDS]\n"
+	"                 [--dns-cache N] [--connect-attempt-timeout SECONDS]\n"
 	"                 [-e ADDR]... [--port-file FILE] [--threads N] [--run-as NAME]\n"
 	"                 [-v] [-q] [-h] [--version]\n"
 	"\n"
@@ -88,6 +90,12 @@ static const char usage_text[] =
 	"      --port-file FILE     write the first listener's port to FILE\n"
 	"      --threads N          event-loop threads (default: one per CPU)\n"
 	"      --run-as NAME        become user NAME once the listeners are bound\n"
+	"      --dns-ttl SECONDS    keep a name's addresses this long (default 60)\n"
+	"      --dns-negative-ttl SECONDS  keep \"no such name\" this long (default 10)\n"
+	"      --dns-cache N        names kept at most (default 4096; 0: no cache)\n"
+	"      --connect-attempt-timeout SECONDS  give up one address of a name\n"
+	"                           after this long when others remain (default 2;\n"
+	"                           the next one starts after 0.25 s regardless)\n"
 	"  -v, --verbose            debug log\n"
 	"  -q, --quiet              no log\n"
 	"  -h, --help               this help\n"
@@ -98,7 +106,7 @@ enum {
 	OPT_TIMEOUT, OPT_IDLE, OPT_HALF, OPT_PORT_FILE, OPT_THREADS, OPT_VERSION,
 	OPT_S4_USERID, OPT_RUN_AS, OPT_CONFIG,
 	OPT_PER_CLIENT, OPT_BINDS_PER_CLIENT, OPT_UDP_PER_CLIENT, OPT_AUTH_FAILS,
-	OPT_AUTH_DELAY,
+	OPT_AUTH_DELAY, OPT_DNS_TTL, OPT_DNS_NEG_TTL, OPT_DNS_CACHE, OPT_ATTEMPT,
 };
 
 static const struct option long_opts[] = {
@@ -124,6 +132,10 @@ static const struct option long_opts[] = {
 	{ "port-file", required_argument, NULL, OPT_PORT_FILE },
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "run-as", required_argument, NULL, OPT_RUN_AS },
+	{ "dns-ttl", required_argument, NULL, OPT_DNS_TTL },
+	{ "dns-negative-ttl", required_argument, NULL, OPT_DNS_NEG_TTL },
+	{ "dns-cache", required_argument, NULL, OPT_DNS_CACHE },
+	{ "connect-attempt-timeout", required_argument, NULL, OPT_ATTEMPT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -353,6 +365,26 @@ parse_args(struct srv_cfg *cfg, int argc, char **argv)
 			cfg->threads = (unsigned)v;
 			break;
 		}
+		case OPT_DNS_TTL:
+			cfg->dns_ttl_ms = parse_seconds("--dns-ttl", optarg, true);
+			break;
+		case OPT_DNS_NEG_TTL:
+			cfg->dns_neg_ttl_ms = parse_seconds("--dns-negative-ttl", optarg, true);
+			break;
+		case OPT_DNS_CACHE: {
+			char *end;
+			unsigned long v;
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' || optarg[0] == '-' ||
+			    v > 1000000)
+				usage_error("bad --dns-cache value '%s': want 0..1000000", optarg);
+			cfg->dns_cache = v;
+			break;
+		}
+		case OPT_ATTEMPT:
+			cfg->attempt_ms = parse_seconds("--connect-attempt-timeout", optarg, false);
+			break;
 		case 'v':
 			srv_verbosity = 1;
 			break;
@@ -621,6 +653,10 @@ main(int argc, char **argv)
 	cfg->max_udp_per_client = 32;
 	cfg->auth_fail_limit = 10;
 	cfg->auth_delay_ms = 1000;
+	cfg->dns_ttl_ms = 60000;
+	cfg->dns_neg_ttl_ms = 10000;
+	cfg->dns_cache = 4096;
+	cfg->attempt_ms = 2000;
 	main_argc = argc;
 	main_argv = argv;
 	if (config_path(argc, argv) != NULL &&

@@ -230,6 +230,7 @@ srv_sessions_after(void *arg)
 		srv_rules_put(s->rules);
 		free(s);
 	}
+	srv_connect_after();
 	list = srv_w->again;
 	srv_w->again = NULL;
 	srv_w->loop.busy = false;
@@ -387,10 +388,6 @@ target_event(struct srv_ev *ev, uint32_t e)
 
 	if (s->state == SRV_ST_DEAD)
 		return;
-	if (s->state == SRV_ST_CONNECT) {
-		srv_connect_event(s, e);
-		return;
-	}
 	set_ready(s, 1, e);
 	if (s->state == SRV_ST_RELAY)
 		srv_relay_pump(s);

@@ -53,6 +53,10 @@ struct srv_cfg {
 	union srv_sa *external;     /* --external: where connections leave from */
 	size_t nexternal;
 	unsigned threads;           /* event-loop threads */
+	unsigned dns_ttl_ms;        /* how long a name's addresses are kept */
+	unsigned dns_neg_ttl_ms;    /* how long "no such name" is kept */
+	size_t dns_cache;           /* names kept at most; 0: no cache */
+	unsigned attempt_ms;        /* one connect attempt, when more remain */
 };
 
 /* auth.c */
@@ -195,9 +199,21 @@ void srv_timer_arm_at(struct srv_tlist *tl, struct srv_tnode *n, uint64_t deadli
 void srv_timer_disarm(struct srv_tnode *n);
 static inline bool srv_timer_armed(const struct srv_tnode *n) { return n->next != NULL; }
 
-/* ---- resolve.c: getaddrinfo on worker threads ---- */
+/* ---- resolve.c: getaddrinfo on worker threads, and its cache ---- */
 
-struct addrinfo;
+union srv_sa {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+
+/* The addresses of a name, in the resolver's order, each with the port
+ * asked for.  One allocation (free()). */
+struct srv_addrs {
+	unsigned n;
+	union srv_sa a[];
+};
+
 struct srv_rjob;
 typedef void (*srv_rjob_done)(struct srv_rjob *j);
 
@@ -206,10 +222,10 @@ struct srv_rjob {
 	srv_rjob_done done;          /* owner's worker, only while owner != NULL */
 	void *owner;                 /* NULL: cancelled, result is dropped */
 	struct srv_worker *w;        /* whose loop gets the result */
-	int socktype;
 	int err;                     /* getaddrinfo's code, 0 on success */
-	struct addrinfo *res;
+	struct srv_addrs *addrs;     /* on success: at least one address */
 	struct srv_rjob *onext;      /* the owner's list of its jobs */
+	union srv_sa client;         /* who asked: its share of the resolver */
 	uint16_t port;
 	char name[WIRE_NAME_MAX + 1];
 	size_t len;                  /* extra bytes carried along (UDP payload) */
@@ -219,9 +235,12 @@ struct srv_rjob {
 struct srv_worker;
 struct srv_rjob *srv_rjob_new(size_t extra);
 void srv_rjob_free(struct srv_rjob *j);
+/* Starts the threads; the cache is sized and timed from srv_g.cfg. */
 int srv_resolve_init(unsigned threads, unsigned max_queue);
-/* Queues j for this thread's worker; -1 with errno EAGAIN when the queue
- * is full. */
+/* Looks j->name up for this thread's worker.  1: answered at once (a
+ * numeric name or the cache; j->err and j->addrs are set and done is not
+ * called), 0: queued (done is called later on this thread), -1 with errno
+ * EAGAIN when the queue is full or j->client has its share of it. */
 int srv_resolve_submit(struct srv_rjob *j);
 /* The owner is going away: j will be freed without calling done. */
 void srv_resolve_cancel(struct srv_rjob *j);
@@ -230,12 +249,6 @@ void srv_resolve_deliver(struct srv_worker *w);
 void srv_resolve_fini(void);
 
 /* ---- sessions ---- */
-
-union srv_sa {
-	struct sockaddr sa;
-	struct sockaddr_in in;
-	struct sockaddr_in6 in6;
-};
 
 enum srv_state {
 	SRV_ST_GREET,        /* nothing decoded yet */
@@ -272,6 +285,7 @@ enum srv_result {
 	SRV_R_CLOSED,        /* the client left between negotiation messages */
 	SRV_R_AUTH_BANNED,   /* too many failed logins from the address */
 	SRV_R_CLIENT_LIMIT,  /* the address holds as many as it may */
+	SRV_R_RESOLVER_BUSY, /* the client has its share of the resolver */
 	SRV_R_ERROR,
 };
 
@@ -292,6 +306,7 @@ struct srv_dir {
 struct srv_bind;
 struct srv_udp;
 struct srv_lim;
+struct srv_race;
 
 /* Room for the largest single handshake message (a SOCKS4a request with a
  * 255-byte user id and a 255-byte name, or an RFC 1929 request). */
@@ -322,7 +337,7 @@ struct srv_session {
 	struct wire_addr target;
 	struct srv_dir dir[2];
 	struct srv_rjob *job;
-	struct addrinfo *ai, *ai_next;
+	struct srv_race *race;               /* only while connecting */
 	struct srv_bind *bind;
 	struct srv_udp *udp;
 	uint8_t out[32];
@@ -343,7 +358,7 @@ struct srv_worker {
 	struct srv_listener *ls;     /* one per -l address (SO_REUSEPORT) */
 	size_t nls;
 	bool paused;
-	struct srv_tlist t_nego, t_idle, t_half, t_pause, t_auth;
+	struct srv_tlist t_nego, t_idle, t_half, t_pause, t_auth, t_race;
 	/* The users and rules this loop checks against: the newest set, taken
 	 * between batches of events (rules.c). */
 	const struct srv_cfg *rules;
@@ -356,6 +371,7 @@ struct srv_worker {
 	int wakefd;                  /* eventfd: resolver results, stop */
 	struct srv_ev wakeev;
 	struct srv_rjob *rdone;      /* finished lookups, newest first */
+	struct srv_race *race_dead;  /* freed after the batch of events */
 	pthread_t th;
 	bool started;
 	/* A scratch buffer: every user finishes with it before returning to
@@ -435,8 +451,11 @@ void srv_nego_hold(struct srv_session *s);
 
 /* connect.c */
 void srv_connect_start(struct srv_session *s);
-void srv_connect_event(struct srv_session *s, uint32_t events);
+/* Closes the attempts still pending; their memory goes after the batch. */
 void srv_connect_cancel(struct srv_session *s);
+/* After a batch of events: frees what srv_connect_cancel left. */
+void srv_connect_after(void);
+void srv_race_expired(struct srv_tnode *n);
 
 /* relay.c: s->fd[0] and s->fd[1] both open and registered. */
 void srv_relay_start(struct srv_session *s);

@@ -114,22 +114,19 @@ static void
 udp_resolved(struct srv_rjob *j)
 {
 	struct srv_udp *u = j->owner;
-	struct addrinfo *ai;
+	unsigned i = 0;
 
 	udp_job_unlink(u, j);
-	for (ai = j->res; j->err == 0 && ai != NULL; ai = ai->ai_next) {
-		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
+	for (; j->err == 0 && i < j->addrs->n; i++) {
+		if (!srv_acl_dest_ok(srv_w->rules, &j->addrs->a[i].sa))
 			continue;
-		if (!srv_acl_dest_ok(srv_w->rules, ai->ai_addr))
-			continue;
-		memcpy(&u->caddr, ai->ai_addr, ai->ai_addrlen);
+		u->caddr = j->addrs->a[i];
 		strcpy(u->cname, j->name);
 		u->cexpire = srv_w->loop.now + UDP_CACHE_MS;
-		sa_set_port(&u->caddr, j->port);
 		udp_send_out(u, &u->caddr, j->data, j->len);
 		break;
 	}
-	if (ai == NULL)
+	if (j->err != 0 || i == j->addrs->n)
 		SRV_DEBUG("udp: cannot resolve %s", j->name);
 	srv_rjob_free(j);
 }
@@ -138,6 +135,7 @@ static void
 udp_to_name(struct srv_udp *u, const struct wire_addr *a, const uint8_t *p, size_t len)
 {
 	struct srv_rjob *j;
+	int rc;
 
 	if (u->cexpire > srv_w->loop.now && strcmp(u->cname, a->u.name) == 0) {
 		union srv_sa dst = u->caddr;
@@ -153,11 +151,16 @@ udp_to_name(struct srv_udp *u, const struct wire_addr *a, const uint8_t *p, size
 	memcpy(j->data, p, len);
 	j->done = udp_resolved;
 	j->owner = u;
-	j->socktype = SOCK_DGRAM;
+	j->client = u->s->peer;
 	j->port = a->port;
 	memcpy(j->name, a->u.name, (size_t)a->name_len + 1);
-	if (srv_resolve_submit(j) != 0) {
+	rc = srv_resolve_submit(j);
+	if (rc < 0) {
 		srv_rjob_free(j);
+		return;
+	}
+	if (rc > 0) {
+		udp_resolved(j);
 		return;
 	}
 	j->onext = u->jobs;

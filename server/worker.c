@@ -61,6 +61,8 @@ worker_new(void)
 	srv_tlist_init(&w->loop, &w->t_half, srv_g.cfg.half_ms, srv_idle_expired);
 	srv_tlist_init(&w->loop, &w->t_pause, PAUSE_MS, srv_listeners_resume);
 	srv_tlist_init(&w->loop, &w->t_auth, srv_g.cfg.auth_delay_ms, srv_limits_auth_expired);
+	/* Deadlines of any length: armed with srv_timer_arm_at only. */
+	srv_tlist_init(&w->loop, &w->t_race, 0, srv_race_expired);
 	w->loop.after = srv_sessions_after;
 	w->rules = srv_rules_get();
 	w->ls = calloc(srv_g.cfg.nlisten, sizeof(*w->ls));

@@ -9,6 +9,9 @@
 #include <netinet/tcp.h>
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,6 +19,12 @@
 #include "srv.h"
 
 #define SESSION_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
+/* Sessions a loop must have lost since its high mark before the free heap
+ * is handed back: about 140 KiB of session structs, as much as glibc lets
+ * sit at the top of a heap before it trims on its own.  A loop left with
+ * no session at all trims once it had SESSION_TRIM_IDLE. */
+#define SESSION_TRIM_DROP 128
+#define SESSION_TRIM_IDLE 16
 
 enum srv_result
 srv_result_from_errno(int err)
@@ -214,6 +223,27 @@ srv_session_end(struct srv_session *s, enum srv_result r)
 	srv_w->dead = s;
 }
 
+/* glibc keeps what sessions freed in its free lists, and gives back only
+ * the top of a heap: after a flood (a thousand clients that each held a
+ * session for a few seconds) the process would keep its peak size for
+ * good.  Once this loop holds at most half the sessions it held, and at
+ * least SESSION_TRIM_DROP fewer, or none after a few, the free pages of
+ * every arena go back.  Each trim follows that many session ends, so
+ * trims stay rare (one takes well under a millisecond for a few MiB). */
+static void
+sessions_trim(void)
+{
+#ifdef __GLIBC__
+	size_t high = srv_w->nsess_high, n = srv_w->nsess;
+
+	if (!(n <= high / 2 && high - n >= SESSION_TRIM_DROP) &&
+	    !(n == 0 && high >= SESSION_TRIM_IDLE))
+		return;
+	malloc_trim(0);
+	srv_w->nsess_high = n;
+#endif
+}
+
 void
 srv_sessions_after(void *arg)
 {
@@ -231,6 +261,7 @@ srv_sessions_after(void *arg)
 		free(s);
 	}
 	srv_connect_after();
+	sessions_trim();
 	list = srv_w->again;
 	srv_w->again = NULL;
 	srv_w->loop.busy = false;
@@ -423,7 +454,8 @@ srv_session_new(int fd, const union srv_sa *peer, struct srv_lim *lim)
 	if (s->next != NULL)
 		s->next->prev = s;
 	srv_w->all = s;
-	srv_w->nsess++;
+	if (++srv_w->nsess > srv_w->nsess_high)
+		srv_w->nsess_high = srv_w->nsess;
 	s->tlist = &srv_w->t_nego;
 	srv_timer_arm(&srv_w->t_nego, &s->timer, srv_w->loop.now);
 	/* Most clients send their greeting right after connecting: try it now

@@ -368,6 +368,7 @@ struct srv_worker {
 	struct srv_session *dead;
 	struct srv_session *again;
 	size_t nsess;
+	size_t nsess_high;           /* most sessions at once since the last trim */
 	int wakefd;                  /* eventfd: resolver results, stop */
 	struct srv_ev wakeev;
 	struct srv_rjob *rdone;      /* finished lookups, newest first */

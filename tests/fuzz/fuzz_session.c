@@ -26,7 +26,6 @@
  * high nibble the step (OP_*), the low nibble its argument a; some take
  * a length byte n and n bytes of data.  One loop turn follows each step.
  */
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <arpa/inet.h>
@@ -34,8 +33,8 @@
 #include <netinet/in.h>
 
 #include <dirent.h>
-#include <poll.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -53,33 +52,41 @@ enum {
 	FL_NO_BIND = 4,          /* --no-bind */
 	FL_NO_UDP = 8,           /* --no-udp */
 	FL_AUTH_NOW = 16,        /* --auth-delay 0 */
+	FL_DNS_HOLD = 32,        /* lookups are answered at OP_TURNS steps only */
+	FL_STOP = 64,            /* the server stops at the end of the script */
+	FL_EMFILE = 128,         /* the server's first accept finds no descriptor */
 };
 
 enum {
-	OP_OPEN,     /* client a%3 connects (a&4: a small receive buffer) */
-	OP_SEND,     /* client a%3 sends n bytes */
-	OP_SHUT,     /* client a%3 shuts its writing side */
-	OP_CLOSE,    /* client a%3 leaves (a&4: with a reset) */
-	OP_READ,     /* client a%3 stops or starts reading */
+	OP_OPEN,     /* client a&3 connects (a&4: small buffers both ends,
+	              * a&8: over IPv6) */
+	OP_SEND,     /* client a&3 sends n bytes */
+	OP_SHUT,     /* client a&3 shuts its writing side */
+	OP_CLOSE,    /* client a&3 leaves (a&4: with a reset) */
+	OP_READ,     /* client a&3 stops or starts reading */
 	OP_ACCEPT,   /* the target accepts what waits */
 	OP_TSEND,    /* target connection a&3 sends n bytes */
-	OP_TBULK,    /* target connection a&3 sends ((a>>2)+1) * 32 KiB */
+	OP_TBULK,    /* target connection a&3 sends bulk_size[a>>2] bytes */
 	OP_TCTL,     /* target connection a&3: a>>2 = shut, close, reset, read toggle */
-	OP_MODE,     /* the server's next connect: a&3 = reach, refused, no answer,
-	              * error errno_of[a>>2] at once */
+	OP_MODE,     /* the server's next connect: a&3 = reach (a&4: with a
+	              * small send buffer), refused, no answer, or error
+	              * errno_of[a>>2] at once */
 	OP_PEER,     /* a peer connects to the last BIND port */
-	OP_UDPC,     /* the UDP client sends an n-byte datagram to the relay */
-	OP_UDPT,     /* the UDP target (a&1: IPv6) answers with n bytes */
-	OP_TURNS,    /* a+1 more turns */
+	OP_UDPC,     /* the UDP client sends an n-byte datagram to the relay,
+	              * a*5+1 times */
+	OP_UDPT,     /* the UDP target (a&1: IPv6) answers with n bytes,
+	              * (a>>1)*10+1 times */
+	OP_TURNS,    /* a+1 more turns (and held lookups are answered) */
 	OP_TIME,     /* the clock moves on by tick_ms[a] */
-	OP_CBULK,    /* client a%3 sends ((a>>2)+1) * 32 KiB */
+	OP_CBULK,    /* client a&3 sends bulk_size[a>>2] bytes */
 };
 
-#define NCLI 3
+#define NCLI 4
 #define NCONN 4
 #define MAX_STEPS 512
-#define BULK_UNIT 32768
-#define LOG_CAP (512 * 1024)
+#define BULK_MAX (1024 * 1024)
+#define LOG_CAP (2 * 1024 * 1024)
+#define SMALL_BUF 4096
 /* Per session, at most: method choice, auth reply, two request replies. */
 #define REPLY_MAX (2 + 2 + 22 + 22)
 #define HFD_MAX 65536
@@ -96,7 +103,9 @@ static const unsigned tick_ms[16] = {
 	10000, 61000,
 };
 
-static const int errno_of[4] = { ENETUNREACH, EHOSTUNREACH, EACCES, ETIMEDOUT };
+static const int errno_of[4] = { ENETUNREACH, EACCES, ETIMEDOUT, EADDRNOTAVAIL };
+
+static const size_t bulk_size[4] = { 16384, 65536, 262144, BULK_MAX };
 
 enum { MODE_REACH, MODE_REFUSE, MODE_STALL, MODE_FAIL };
 
@@ -111,6 +120,8 @@ struct peer {
 	bool reading;
 	bool eof;
 	bool used;           /* opened during this script */
+	bool small;          /* the server's end gets a small send buffer */
+	union srv_sa local;
 	struct side_log sent, rcvd;
 };
 
@@ -137,12 +148,21 @@ static union srv_sa uc_addr;
 /* Noted from the server's own calls. */
 static union srv_sa srv_bind_port, srv_udp_port;
 static bool have_bind_port, have_udp_port;
+/* The server's IPv4 listener, for self.test (written before the
+ * resolver thread starts). */
+static union srv_sa self_addr;
 
 static uint8_t mode_q[8];
 static unsigned mode_n;
+static bool emfile_once;
+
+/* FL_DNS_HOLD: lookups wait (on the resolver thread) while this is set. */
+static pthread_mutex_t dns_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t dns_cv = PTHREAD_COND_INITIALIZER;
+static bool dns_held;
 
 static bool users_on = true;
-static uint8_t bulk[4 * BULK_UNIT];
+static uint8_t bulk[BULK_MAX];
 static uint8_t rbuf[65536];
 
 /* ---- the clock ---- */
@@ -283,6 +303,10 @@ connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 	}
 	switch (mode & 3) {
 	case MODE_REACH:
+		if (mode & 4) {
+			int sz = SMALL_BUF;
+			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+		}
 		sa_for_family(&to, &t_addr, fam);
 		break;
 	case MODE_REFUSE:
@@ -346,7 +370,40 @@ listen(int fd, int backlog)
 	return rc;
 }
 
-/* The names the script can look up; everything else does not exist. */
+int
+accept4(int fd, __SOCKADDR_ARG addr, socklen_t *len, int flags)
+{
+	union srv_sa peer;
+	socklen_t plen = sizeof(peer);
+	int nfd;
+
+	if (is_harness(fd))
+		return (int)syscall(SYS_accept4, fd, SA_IN(addr), len, flags);
+	if (emfile_once) {
+		emfile_once = false;
+		errno = EMFILE;
+		return -1;
+	}
+	nfd = (int)syscall(SYS_accept4, fd, &peer.sa, &plen, flags);
+	if (nfd < 0)
+		return -1;
+	if (SA_IN(addr) != NULL && len != NULL) {
+		memcpy(SA_IN(addr), &peer, *len < plen ? *len : plen);
+		*len = plen;
+	}
+	/* A client that asked for small buffers gets them at the server's
+	 * end too, so that the server's writes to it can fall short. */
+	for (int i = 0; i < NCLI; i++) {
+		if (cli[i].fd >= 0 && cli[i].small && sa_eq(&cli[i].local, &peer.sa, plen)) {
+			int sz = SMALL_BUF;
+			setsockopt(nfd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+		}
+	}
+	return nfd;
+}
+
+/* The names the script can look up; everything else does not exist;
+ * self.test is the server's own listener. */
 static const struct {
 	const char *name;
 	const char *addr[3];
@@ -357,6 +414,7 @@ static const struct {
 	{ "denied.test", { "10.1.2.3" } },
 	{ "mixed.test", { "10.1.2.3", "2001:db8::1", "127.0.0.1" } },
 	{ "localhost", { "127.0.0.1", "::1" } },
+	{ "self.test", { "self" } },
 };
 
 struct fake_ai {
@@ -375,6 +433,12 @@ getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
 	*res = NULL;
 	if (node == NULL)
 		return EAI_NONAME;
+	if (strcmp(node, BARRIER_NAME) != 0) {
+		pthread_mutex_lock(&dns_mu);
+		while (dns_held)
+			pthread_cond_wait(&dns_cv, &dns_mu);
+		pthread_mutex_unlock(&dns_mu);
+	}
 	for (h = 0; h < sizeof(hosts) / sizeof(hosts[0]); h++)
 		if (strcmp(node, hosts[h].name) == 0)
 			break;
@@ -388,7 +452,9 @@ getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
 		return EAI_MEMORY;
 	for (size_t i = 0; i < n; i++) {
 		struct fake_ai *x = &a[k];
-		if (inet_pton(AF_INET, hosts[h].addr[i], &x->sa.in.sin_addr) == 1) {
+		if (strcmp(hosts[h].addr[i], "self") == 0) {
+			x->sa = self_addr;
+		} else if (inet_pton(AF_INET, hosts[h].addr[i], &x->sa.in.sin_addr) == 1) {
 			x->sa.in.sin_family = AF_INET;
 			x->sa.in.sin_port = htons((uint16_t)port);
 		} else {
@@ -419,6 +485,15 @@ void
 freeaddrinfo(struct addrinfo *ai)
 {
 	free(ai);
+}
+
+static void
+dns_hold(bool on)
+{
+	pthread_mutex_lock(&dns_mu);
+	dns_held = on;
+	pthread_cond_broadcast(&dns_cv);
+	pthread_mutex_unlock(&dns_mu);
 }
 
 /* ---- the world's sockets ---- */
@@ -658,7 +733,7 @@ static void
 turn(void)
 {
 	FUZZ_ASSERT(srv_loop_turn(&srv_w->loop, 0) == 0);
-	if (lookups_possible())
+	if (!dns_held && lookups_possible())
 		resolver_barrier();
 	world_poll();
 }
@@ -713,17 +788,24 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	signal(SIGPIPE, SIG_IGN);
 	srv_verbosity = getenv("FUZZ_SESSION_LOG") != NULL ? 1 : -1;
 	srv_g.sigfd = -1;
-	cfg->listen = calloc(1, sizeof(*cfg->listen));
+	world_init();
+	cfg->listen = calloc(2, sizeof(*cfg->listen));
 	FUZZ_ASSERT(cfg->listen != NULL);
 	cfg->listen[0].type = WIRE_ATYP_IPV4;
 	cfg->listen[0].u.ip4[0] = 127;
 	cfg->listen[0].u.ip4[3] = 1;
 	cfg->nlisten = 1;
+	if (have_v6) {
+		cfg->listen[1].type = WIRE_ATYP_IPV6;
+		cfg->listen[1].u.ip6[15] = 1;
+		cfg->nlisten = 2;
+	}
 	add_user(cfg, "alice:secret");
 	add_user(cfg, "eve:");
 	FUZZ_ASSERT(srv_acl_add(&cfg->allow, &cfg->nallow, "127.0.0.0/8", &why) == 0);
 	FUZZ_ASSERT(srv_acl_add(&cfg->allow, &cfg->nallow, "::1/128", &why) == 0);
 	add_deny(cfg);
+	cfg->max_conns = 3;
 	cfg->max_per_client = 2;
 	cfg->max_binds_per_client = 1;
 	cfg->max_udp_per_client = 1;
@@ -736,9 +818,10 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	FUZZ_ASSERT(srv_limits_init() == 0);
 	FUZZ_ASSERT(srv_rules_init(cfg) == 0);
 	FUZZ_ASSERT(srv_workers_init(1) == 0);
-	FUZZ_ASSERT(srv_resolve_init(1, 4) == 0);
 	FUZZ_ASSERT(srv_workers_listen() == 0);
-	world_init();
+	self_addr = srv_w->ls[0].addr;
+	/* One thread: lookups are answered in the order they were asked. */
+	FUZZ_ASSERT(srv_resolve_init(1, 4) == 0);
 	for (int i = 0; i < NCLI; i++)
 		cli[i].fd = -1;
 	for (int i = 0; i < NCONN; i++)
@@ -779,9 +862,10 @@ next_data(struct script *sc, const uint8_t **data)
 }
 
 static void
-client_open(int k, bool small)
+client_open(int k, bool small, bool v6)
 {
-	struct srv_listener *l = &srv_w->ls[0];
+	struct srv_listener *l = &srv_w->ls[v6 && srv_w->nls > 1];
+	socklen_t len = sizeof(cli[k].local);
 	int fd;
 
 	if (cli[k].fd >= 0)
@@ -796,6 +880,8 @@ client_open(int k, bool small)
 		return;
 	}
 	peer_reset(&cli[k], fd);
+	cli[k].small = small;
+	FUZZ_ASSERT(getsockname(fd, &cli[k].local.sa, &len) == 0);
 	cli_first[k] = -1;
 	ncli_opened++;
 }
@@ -844,41 +930,46 @@ bind_peer(void)
 	nconn_opened++;
 }
 
+/* The UDP client sits on the loopback address of the relay's family. */
 static void
-udp_client_send(const uint8_t *data, size_t n)
+udp_client_send(const uint8_t *data, size_t n, unsigned times)
 {
+	int fam = srv_udp_port.sa.sa_family;
+
 	if (!have_udp_port)
 		return;
+	if (uc >= 0 && uc_addr.sa.sa_family != fam)
+		hclose(&uc);
 	if (uc < 0) {
-		uc = loop_sock(AF_INET, SOCK_DGRAM, &uc_addr);
+		uc = loop_sock(fam, SOCK_DGRAM, &uc_addr);
 		if (uc < 0)
 			return;
 	}
-	if (srv_udp_port.sa.sa_family != AF_INET)
-		return;
-	sendto(uc, data, n, MSG_DONTWAIT, &srv_udp_port.sa, sa_len(&srv_udp_port));
+	while (times-- > 0)
+		sendto(uc, data, n, MSG_DONTWAIT, &srv_udp_port.sa, sa_len(&srv_udp_port));
 }
 
 static void
-udp_target_send(int v6, const uint8_t *data, size_t n)
+udp_target_send(int v6, const uint8_t *data, size_t n, unsigned times)
 {
 	if (ut[v6] < 0 || !ut_got[v6])
 		return;
-	sendto(ut[v6], data, n, MSG_DONTWAIT, &ut_last[v6].sa, sa_len(&ut_last[v6]));
+	while (times-- > 0)
+		sendto(ut[v6], data, n, MSG_DONTWAIT, &ut_last[v6].sa, sa_len(&ut_last[v6]));
 }
 
 static void
 step(struct script *sc, uint8_t op)
 {
 	unsigned a = op & 15;
-	int k = (int)(a & 3) % NCLI;
+	int k = (int)(a & 3);
 	struct peer *c = &conn[a & 3];
 	const uint8_t *data;
 	size_t n;
 
 	switch (op >> 4) {
 	case OP_OPEN:
-		client_open(k, (a & 4) != 0);
+		client_open(k, (a & 4) != 0, (a & 8) != 0);
 		break;
 	case OP_SEND:
 		n = next_data(sc, &data);
@@ -902,7 +993,7 @@ step(struct script *sc, uint8_t op)
 		conn_sent_total += peer_send(c, data, n);
 		break;
 	case OP_TBULK:
-		conn_sent_total += peer_send(c, bulk, ((a >> 2) + 1) * BULK_UNIT);
+		conn_sent_total += peer_send(c, bulk, bulk_size[a >> 2]);
 		break;
 	case OP_TCTL:
 		switch (a >> 2) {
@@ -928,13 +1019,18 @@ step(struct script *sc, uint8_t op)
 		break;
 	case OP_UDPC:
 		n = next_data(sc, &data);
-		udp_client_send(data, n);
+		udp_client_send(data, n, a * 5 + 1);
 		break;
 	case OP_UDPT:
 		n = next_data(sc, &data);
-		udp_target_send((int)(a & 1), data, n);
+		udp_target_send((int)(a & 1), data, n, (a >> 1) * 10 + 1);
 		break;
 	case OP_TURNS:
+		if (dns_held) {
+			dns_hold(false);
+			resolver_barrier();
+			dns_hold(true);
+		}
 		for (unsigned i = 0; i < a; i++)
 			turn();
 		break;
@@ -944,7 +1040,7 @@ step(struct script *sc, uint8_t op)
 		turn();
 		break;
 	case OP_CBULK:
-		n = peer_send(&cli[k], bulk, ((a >> 2) + 1) * BULK_UNIT);
+		n = peer_send(&cli[k], bulk, bulk_size[a >> 2]);
 		if (n > 0 && cli_first[k] < 0)
 			cli_first[k] = bulk[0];
 		cli_sent_total += n;
@@ -1041,7 +1137,9 @@ world_leaves(void)
 	FUZZ_ASSERT(srv_w->all == NULL);
 	for (int i = 0; i < NCONN; i++)
 		peer_close(&conn[i], false);
+	emfile_once = false;
 	/* Lookups that were cancelled come back and are freed. */
+	dns_hold(false);
 	resolver_barrier();
 	/* Connections the target never took. */
 	for (;;) {
@@ -1073,6 +1171,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	srv_g.cfg.no_bind = (flags & FL_NO_BIND) != 0;
 	srv_g.cfg.no_udp = (flags & FL_NO_UDP) != 0;
 	srv_g.cfg.auth_delay_ms = (flags & FL_AUTH_NOW) != 0 ? 0 : T_AUTH;
+	emfile_once = (flags & FL_EMFILE) != 0;
+	dns_hold((flags & FL_DNS_HOLD) != 0);
 	for (int i = 0; i < NCLI; i++) {
 		peer_reset(&cli[i], cli[i].fd);
 		cli_first[i] = -1;
@@ -1090,6 +1190,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int t = 0; t < 4; t++)
 		turn();
 	check_peers();
+	if (flags & FL_STOP) {
+		/* As at exit: every session ends, whatever it was doing. */
+		srv_sessions_stop_all();
+		FUZZ_ASSERT(srv_w->all == NULL);
+	}
 	world_leaves();
 	fds_after = count_fds();
 	if (fds_after != fds_before)

@@ -9,7 +9,8 @@ import struct
 import sys
 
 # Flags (byte 0).
-FL_OPEN, FL_S4_USERID, FL_NO_BIND, FL_NO_UDP, FL_AUTH_NOW = 1, 2, 4, 8, 16
+(FL_OPEN, FL_S4_USERID, FL_NO_BIND, FL_NO_UDP, FL_AUTH_NOW, FL_DNS_HOLD, FL_STOP,
+ FL_EMFILE) = (1 << i for i in range(8))
 # Steps (high nibble).
 (OPEN, SEND, SHUT, CLOSE, READ, ACCEPT, TSEND, TBULK, TCTL, MODE, PEER, UDPC,
  UDPT, TURNS, TIME, CBULK) = range(16)
@@ -32,8 +33,8 @@ class Script:
             self.b += data
         return self
 
-    def open(self, k=0, small=False):
-        return self.op(OPEN, k | (4 if small else 0))
+    def open(self, k=0, small=False, v6=False):
+        return self.op(OPEN, k | (4 if small else 0) | (8 if v6 else 0))
 
     def send(self, data, k=0):
         return self.op(SEND, k, data)
@@ -53,8 +54,8 @@ class Script:
     def tctl(self, c, what):   # 0 shut, 1 close, 2 reset, 3 read toggle
         return self.op(TCTL, c | what << 2)
 
-    def mode(self, m, err=0):
-        return self.op(MODE, m | err << 2)
+    def mode(self, m, arg=0):
+        return self.op(MODE, m | arg << 2)
 
     def turns(self, n=1):
         return self.op(TURNS, n - 1)
@@ -198,6 +199,63 @@ SEEDS["relay-idle-and-half-close"] = (
     .tsend(b"hi").time(T4001).turns(2)
     .open(1).send(s5_greet(b"\x00") + s5_req(1, 1, LO4, 80), 1).accept()
     .shut(1).time(T1501).turns(2))
+
+SEEDS["s5-auth-banned-while-waiting"] = (
+    Script(FL_AUTH_NOW).open(0).send(s5_greet(), 0)
+    .open(1).send(s5_greet() + s5_auth(b"alice", b"x"), 1)
+    .open(2).send(s5_greet() + s5_auth(b"alice", b"y"), 2)
+    .send(s5_auth(), 0).turns(2))
+
+SEEDS["s4-userid-banned"] = (
+    Script(FL_S4_USERID | FL_AUTH_NOW).open(0)
+    .open(1).send(s4_req(1, 80, LO4, b"nobody"), 1)
+    .open(2).send(s4_req(1, 80, LO4, b"nobody"), 2)
+    .send(s4_req(1, 80, LO4, b"alice"), 0).turns(2))
+
+SEEDS["dns-held-cancelled"] = (
+    Script(FL_OPEN | FL_DNS_HOLD).open().send(s5_greet(b"\x00") + s5_req(1, 3, b"target.test", 80))
+    .open(1).send(s5_greet(b"\x00") + s5_req(1, 3, b"two.test", 80), 1)
+    .open(2, v6=True).send(s5_greet(b"\x00") + s5_req(3, 1, bytes(16), 0), 2)
+    .op(UDPC, 0, udp_dgram(3, b"target.test", 7, b"held"))
+    .time(T1001).turns(2))
+
+SEEDS["stop-with-sessions"] = (
+    Script(FL_OPEN | FL_STOP | FL_DNS_HOLD).mode(STALL).open()
+    .send(s5_greet(b"\x00") + s5_req(1, 1, LO4, 80))
+    .open(1).send(s5_greet(b"\x00") + s5_req(2, 1, LO4, 0), 1)
+    .open(2).send(s5_greet(b"\x00") + s5_req(1, 3, b"target.test", 80), 2)
+    .open(3, v6=True).send(s5_greet(b"\x00") + s5_req(3, 1, bytes(4), 0), 3))
+
+SEEDS["accept-emfile-pause"] = (
+    Script(FL_OPEN | FL_EMFILE).open().send(s5_greet(b"\x00")).time(T200)
+    .turns(2).send(s5_req(1, 1, LO4, 80)).accept().turns(2))
+
+SEEDS["v6-clients-limits"] = (
+    Script(FL_OPEN).open(0, v6=True).send(s4_req(2, 0, LO4, b"v6"), 0)
+    .open(1, v6=True).send(s5_greet(b"\x00") + s5_req(2, 4, bytes(16), 0), 1)
+    .op(PEER).open(2).open(3).send(s5_greet(b"\x00"), 3).turns(2))
+
+SEEDS["s5-connect-self"] = (
+    Script(FL_OPEN).open().send(s5_greet(b"\x00") + s5_req(1, 3, b"self.test", 1080))
+    .turns(2))
+
+SEEDS["small-buffers-held-bytes"] = (
+    Script(FL_OPEN).mode(REACH, 1).open(0, small=True)
+    .send(s5_greet(b"\x00") + s5_req(1, 1, LO4, 80)).accept()
+    .op(READ, 0).tctl(0, 3).op(TBULK, 0).op(TBULK, 0).op(CBULK, 0).op(CBULK, 0)
+    .op(CBULK, 0).op(CBULK, 0).op(CBULK, 0).op(CBULK, 0).op(CBULK, 0).op(CBULK, 0)
+    .op(READ, 0).tctl(0, 3).turns(8).op(CBULK, 3 << 2).turns(16))
+
+SEEDS["udp-burst"] = (
+    Script(FL_OPEN).open().send(s5_greet(b"\x00") + s5_req(3, 1, bytes(4), 0))
+    .op(UDPC, 15, udp_dgram(1, LO4, 9, b"x" * 64)).op(UDPT, 14, b"y" * 64)
+    .op(UDPC, 15, udp_dgram(3, b"v6.test", 9, b"n")).turns(4))
+
+SEEDS["errnos"] = (
+    Script(FL_OPEN).mode(FAIL, 2).open().send(s5_greet(b"\x00") + s5_req(1, 1, LO4, 80))
+    .mode(FAIL, 3).open(1).send(s5_greet(b"\x00") + s5_req(1, 1, LO4, 80), 1)
+    .mode(STALL).mode(STALL).mode(REFUSE).open(2).send(s5_greet(b"\x00") + s5_req(1, 3, b"mixed.test", 80), 2)
+    .time(T1001).turns(2))
 
 SEEDS["garbage"] = Script().open().send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").turns(1)
 

@@ -2,29 +2,37 @@
  * send and when they leave, how the targets they reach behave, BIND peers,
  * UDP datagrams both ways and the passing of time.  The server's own code
  * (accept, negotiation, authentication, connect, relay, BIND, UDP, limits,
- * timers, resolver) serves the clients on one event loop in this process,
- * turned one step at a time.
+ * timers, resolver, rules) serves the clients on one event loop in this
+ * process, turned one step at a time with srv_loop_turn.
  *
  * The process is the world around the server:
  *  - the clock is the script's (srv_clock_ms here; server/clock.c is not
  *    linked), so timeouts fire when the script says and nothing sleeps;
- *  - getaddrinfo answers from a fixed table: no resolver is ever asked;
- *  - connect(), bind(), listen() and sendto() are wrapped.  On the
- *    server's sockets every TCP destination becomes one of this process's
- *    sockets on 127.0.0.1 (a target that accepts, a port that refuses, a
- *    listener whose queue is full) or an error at once, as the script
- *    says; every UDP destination becomes one of its UDP sockets; the
- *    address of each socket the server listens on or binds for UDP is
- *    noted, so BIND peers and UDP clients know where to go.  Nothing
+ *  - getaddrinfo answers from a fixed table (hosts[] below), on the
+ *    server's one resolver thread: no resolver is ever asked, and after
+ *    each turn the harness waits until every lookup asked for has come
+ *    back (resolver_barrier), unless the script holds them;
+ *  - connect(), bind(), listen(), accept4() and sendto() are wrapped.  On
+ *    the server's sockets every TCP destination becomes one of this
+ *    process's sockets on 127.0.0.1 (a target that accepts, a port that
+ *    refuses, a listener whose queue is full) or an error at once, as the
+ *    script says; every UDP destination becomes one of its UDP sockets;
+ *    the address of each socket the server listens on or binds for UDP
+ *    is noted, so BIND peers and UDP clients know where to go; a client
+ *    or target may get a small send buffer at the server's end.  Nothing
  *    leaves the host, and no port the script names is really reached.
  *
  * After the script every client leaves and time runs on: every session
  * must then end by itself (a session that outlives its client and every
- * timeout aborts), and no descriptor may be left over.
+ * timeout aborts), and no descriptor may be left over.  Replies must
+ * match the protocol the client spoke, and with one client and one
+ * target the relay must pass both streams on whole and in order.
  *
  * The script: byte 0 holds flags (FL_*), then one byte per step, the
  * high nibble the step (OP_*), the low nibble its argument a; some take
  * a length byte n and n bytes of data.  One loop turn follows each step.
+ * tests/fuzz/session_seeds.py writes the seeds in corpus/fuzz_session/.
+ * FUZZ_SESSION_LOG=1 in the environment shows the server's debug log.
  */
 #include <sys/socket.h>
 #include <sys/syscall.h>

@@ -2,21 +2,11 @@
 #include <sys/epoll.h>
 
 #include <errno.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "srv.h"
 
 #define LOOP_BATCH 256
-
-uint64_t
-srv_clock_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 int
 srv_loop_init(struct srv_loop *l)
@@ -126,34 +116,41 @@ loop_timers(struct srv_loop *l)
 	return wait > 60000 ? 60000 : (int)wait;
 }
 
+int
+srv_loop_turn(struct srv_loop *l, int max_wait)
+{
+	struct epoll_event evs[LOOP_BATCH];
+	int wait = loop_timers(l);
+	int n;
+
+	if (l->after != NULL)
+		l->after(l->after_arg);
+	if (l->stop)
+		return 0;
+	if (l->busy)
+		wait = 0;
+	if (max_wait >= 0 && (wait < 0 || wait > max_wait))
+		wait = max_wait;
+	n = epoll_wait(l->epfd, evs, LOOP_BATCH, wait);
+	l->now = srv_clock_ms();
+	if (n < 0) {
+		if (errno == EINTR)
+			return 0;
+		srv_warn("epoll_wait: %m");
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		struct srv_ev *ev = evs[i].data.ptr;
+		ev->fn(ev, evs[i].events);
+	}
+	if (l->after != NULL)
+		l->after(l->after_arg);
+	return 0;
+}
+
 void
 srv_loop_run(struct srv_loop *l)
 {
-	struct epoll_event evs[LOOP_BATCH];
-
-	while (!l->stop) {
-		int wait = loop_timers(l);
-		int n;
-
-		if (l->after != NULL)
-			l->after(l->after_arg);
-		if (l->stop)
-			break;
-		if (l->busy)
-			wait = 0;
-		n = epoll_wait(l->epfd, evs, LOOP_BATCH, wait);
-		l->now = srv_clock_ms();
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			srv_warn("epoll_wait: %m");
-			break;
-		}
-		for (int i = 0; i < n; i++) {
-			struct srv_ev *ev = evs[i].data.ptr;
-			ev->fn(ev, evs[i].events);
-		}
-		if (l->after != NULL)
-			l->after(l->after_arg);
-	}
+	while (!l->stop && srv_loop_turn(l, -1) == 0)
+		;
 }

@@ -188,7 +188,13 @@ int srv_loop_init(struct srv_loop *l);
 void srv_loop_fini(struct srv_loop *l);
 int srv_loop_add(struct srv_loop *l, int fd, uint32_t events, struct srv_ev *ev);
 int srv_loop_mod(struct srv_loop *l, int fd, uint32_t events, struct srv_ev *ev);
+/* One turn: the timers that are due, then one batch of events, waited
+ * for at most max_wait ms (-1: as long as the timers allow).  -1 when
+ * epoll_wait failed for good (said why). */
+int srv_loop_turn(struct srv_loop *l, int max_wait);
+/* Turns until l->stop or an epoll failure. */
 void srv_loop_run(struct srv_loop *l);
+/* clock.c: CLOCK_MONOTONIC in ms. */
 uint64_t srv_clock_ms(void);
 
 void srv_tlist_init(struct srv_loop *l, struct srv_tlist *tl, uint64_t dur_ms,

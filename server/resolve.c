@@ -69,6 +69,7 @@ static struct {
 	pthread_t th[RESOLVE_MAX_THREADS];
 	unsigned nth;
 	unsigned qlen, qmax;          /* lookups queued, all clients together */
+	unsigned nrun;                /* lookups a thread is running */
 	unsigned cl_qmax, cl_run;     /* one client's share: queued, running */
 	struct rclient *ring;         /* the next client a thread serves */
 	struct rclient *clients[RESOLVE_BUCKETS];
@@ -388,6 +389,7 @@ pick(void)
 			l->qnext = NULL;
 			c->queued--;
 			c->running++;
+			R.nrun++;
 			R.qlen--;
 			R.ring = c->rnext;
 			if (c->queued == 0)
@@ -501,6 +503,7 @@ resolve_worker(void *arg)
 		}
 		look_unhash(l);
 		l->c->running--;
+		R.nrun--;
 		client_release(l->c);
 		look_answer(l, err, a, n);
 		free(l);
@@ -510,6 +513,17 @@ resolve_worker(void *arg)
 	}
 	pthread_mutex_unlock(&R.lock);
 	return NULL;
+}
+
+bool
+srv_resolve_idle(const struct srv_worker *w)
+{
+	bool idle;
+
+	pthread_mutex_lock(&R.lock);
+	idle = R.qlen == 0 && R.nrun == 0 && w->rdone == NULL;
+	pthread_mutex_unlock(&R.lock);
+	return idle;
 }
 
 void

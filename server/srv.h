@@ -248,6 +248,9 @@ int srv_resolve_init(unsigned threads, unsigned max_queue);
  * called), 0: queued (done is called later on this thread), -1 with errno
  * EAGAIN when the queue is full or j->client has its share of it. */
 int srv_resolve_submit(struct srv_rjob *j);
+/* No lookup queued, running, or answered and not yet delivered to w: what
+ * a test that steps the loop waits for. */
+bool srv_resolve_idle(const struct srv_worker *w);
 /* The owner is going away: j will be freed without calling done. */
 void srv_resolve_cancel(struct srv_rjob *j);
 /* The worker's wake eventfd fired: answers its finished lookups. */

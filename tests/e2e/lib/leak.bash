@@ -241,7 +241,9 @@ leak_start() {
 		>"$LEAK_CAPTURE" 2>"$cap_err" 3>&- </dev/null &
 	e2e_register "$!" tcpdump "$cap_err"
 	SOCKSIFYD_WRAP=(ip netns exec "$LEAK_NS_P")
-	start_socksifyd -l "$LEAK_P4:0" -l "[$LEAK_P6]:0"
+	# Beyond loopback socksifyd wants to be told who may use it: C.
+	start_socksifyd -l "$LEAK_P4:0" -l "[$LEAK_P6]:0" \
+		--allow "$LEAK_C4/32" --allow "$LEAK_C6/128"
 	SOCKSIFYD_WRAP=()
 	LEAK_PROXY_PORT=$SOCKSIFYD_PORT
 	LEAK_PROXY6_PORT="$(socksifyd_listen_port "$LEAK_P6")"

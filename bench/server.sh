@@ -263,12 +263,18 @@ row "idle KiB/session (PSS)" "idle/@/pss" 1
 row "base RSS KiB (fresh)" "idle/@/base_rss" 0
 
 has() { case " $SERVERS " in *" $1 "*) return 0 ;; esac; return 1; }
-best_peer_cyc=nan
-for s in microsocks danted; do
-	has "$s" || continue
-	v=$(med "cyc/128/$s/rate")
-	best_peer_cyc=$(awk -v a="$best_peer_cyc" -v b="$v" 'BEGIN { print (a == "nan" || b + 0 > a + 0) ? b : a }')
-done
+# best_peer PATTERN: the larger median of microsocks and danted for the key
+# PATTERN (@ where the server goes), nan when neither ran.
+best_peer() {
+	local s v best=nan
+	for s in microsocks danted; do
+		has "$s" || continue
+		v=$(med "${1//@/$s}")
+		best=$(awk -v a="$best" -v b="$v" 'BEGIN { print (a == "nan" || b + 0 > a + 0) ? b : a }')
+	done
+	echo "$best"
+}
+best_peer_cyc=$(best_peer "cyc/128/@/rate")
 echo
 echo "ratios (goal in brackets):"
 printf '  cycles/s c=128  socksifyd / forwarder = %s  [>= 0.85]\n' \
@@ -276,12 +282,7 @@ printf '  cycles/s c=128  socksifyd / forwarder = %s  [>= 0.85]\n' \
 printf '  cycles/s c=128  socksifyd / best(microsocks, danted) = %s  [>= 2]\n' \
     "$(ratio "$(med cyc/128/socksifyd/rate)" "$best_peer_cyc")"
 for n in $STREAMS; do
-	best_peer_bulk=nan
-	for s in microsocks danted; do
-		has "$s" || continue
-		v=$(med "bulk/$n/$s/mibs")
-		best_peer_bulk=$(awk -v a="$best_peer_bulk" -v b="$v" 'BEGIN { print (a == "nan" || b + 0 > a + 0) ? b : a }')
-	done
+	best_peer_bulk=$(best_peer "bulk/$n/@/mibs")
 	printf '  bulk %s stream(s) socksifyd / forwarder = %s  [>= 0.85]\n' "$n" \
 	    "$(ratio "$(med "bulk/$n/socksifyd/mibs")" "$(med "bulk/$n/forwarder/mibs")")"
 	printf '  bulk %s stream(s) socksifyd / best(microsocks, danted) = %s  [>= 2 at 4 streams]\n' "$n" \

@@ -57,8 +57,9 @@ request_go(struct srv_session *s)
 		srv_fail(s, SOCKS5_REP_CMD_UNSUPPORTED, SRV_R_BAD_COMMAND);
 		break;
 	}
-	/* Replies to pipelined messages go out before a wait starts. */
-	if (s->state != SRV_ST_DEAD)
+	/* Replies to pipelined messages go out before a wait starts, but a
+	 * held method choice waits for the request's reply. */
+	if (s->state != SRV_ST_DEAD && !s->hold_choice)
 		srv_flush_out(s);
 }
 
@@ -93,6 +94,10 @@ step_methods(struct srv_session *s)
 	srv_out_queue(s, rep, 2);
 	switch (method) {
 	case SOCKS5_METHOD_NONE:
+		/* The request came with the greeting: the client did not wait
+		 * for the choice, so it goes out with the reply, in one write
+		 * that wakes the client once. */
+		s->hold_choice = s->in_len > 0;
 		s->state = SRV_ST_S5_REQ;
 		return 1;
 	case SOCKS5_METHOD_USERPASS:

@@ -332,6 +332,7 @@ struct srv_session {
 	bool hup[2];                         /* peer shut down its side */
 	uint8_t state, proto, cmd, result;
 	bool on_again;
+	bool hold_choice;                    /* method choice waits for the reply */
 	uint8_t out_len;
 	uint16_t in_len;
 	struct srv_tnode timer;

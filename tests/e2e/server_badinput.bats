@@ -280,3 +280,18 @@ LOCAL=7f000001
 		wait_until 5 session_count_is -eq 2 "target=127.0.0.1:$ECHO_PORT" result=ok
 	still_serving
 }
+
+@test "bad input: a pipelined greeting and CONNECT get the method choice and the reply in one write" {
+	# The client did not wait for the choice, so the server holds it and
+	# sends it with the reply: one read on the client gets both.
+	local port
+	port="$(printf '%04x' "$ECHO_PORT")"
+	run raw "${GREET}${CONNECT_HDR}${LOCAL}${port}" 1
+	assert_success
+	assert_line --regexp '^first=05000500000(1[0-9a-f]{12}|4[0-9a-f]{36})$'
+	assert_session "target=127.0.0.1:$ECHO_PORT" result=ok
+	# Unpipelined, the choice goes out at once, before any request.
+	run raw "${GREET}" 1
+	assert_line "first=0500"
+	still_serving
+}

@@ -3,8 +3,9 @@
 
   badclient.py raw  --proxy H:P --hex HEX [--wait SECS]
       Sends the bytes in one write, then reads until the server closes or
-      --wait (default 3) passes.  Prints "got=HEX" (everything received) and
-      "eof=SECS" or "eof=none".
+      --wait (default 3) passes.  Prints "got=HEX" (everything received),
+      "first=HEX" (what the first read returned) and "eof=SECS" or
+      "eof=none".
   badclient.py slow --proxy H:P --hex HEX [--interval SECS] [--wait SECS]
       Sends the bytes one per --interval (default 1 s) until the server
       closes; prints "closed after SECS sent N of M" or "not closed ...".
@@ -28,6 +29,7 @@ def do_raw(args):
     s = sr.connect(args.proxy)
     s.sendall(bytes.fromhex(args.hex))
     got = b""
+    first = None
     t0 = time.monotonic()
     eof = None
     s.settimeout(0.2)
@@ -42,8 +44,11 @@ def do_raw(args):
         if not chunk:
             eof = time.monotonic() - t0
             break
+        if first is None:
+            first = chunk
         got += chunk
     print("got=%s" % got.hex())
+    print("first=%s" % (first or b"").hex())
     print("eof=%s" % ("none" if eof is None else "%.2f" % eof))
     return 0
 

@@ -22,7 +22,8 @@ static const struct addr_cidr default_direct[] = {
 enum cfg_key {
 	KEY_CHAIN, KEY_CHAIN_LEN, KEY_PROXY, KEY_DIRECT, KEY_DENY,
 	KEY_CONNECT_TIMEOUT, KEY_HANDSHAKE_TIMEOUT, KEY_LOG, KEY_LOG_FILE,
-	KEY_UDP, KEY_DNS, KEY_FAKE_IPV4, KEY_FAKE_IPV6, KEY_DNS_CACHE_SIZE, KEY_COUNT
+	KEY_UDP, KEY_DNS, KEY_FAKE_IPV4, KEY_FAKE_IPV6, KEY_DNS_CACHE_SIZE, KEY_PIPELINE,
+	KEY_COUNT
 };
 
 static const struct {
@@ -43,6 +44,7 @@ static const struct {
 	[KEY_FAKE_IPV4] = { "fake_ipv4", false },
 	[KEY_FAKE_IPV6] = { "fake_ipv6", false },
 	[KEY_DNS_CACHE_SIZE] = { "dns_cache_size", false },
+	[KEY_PIPELINE] = { "pipeline", false },
 };
 
 /* Stand-in ranges nothing routes: 240.0.0.0/8 is reserved ("future use")
@@ -327,6 +329,14 @@ set_key(struct cfg_parser *p, enum cfg_key k, const char *v, bool *direct_none)
 		if (cfg_parse_uint(v, 1, CFG_DNS_CACHE_MAX, &c->dns_cache_size) != 0)
 			return cfg_perr(p, "dns_cache_size: '%s' is not a number from 1 to %u",
 			    v, CFG_DNS_CACHE_MAX);
+		return 0;
+	case KEY_PIPELINE:
+		if (strcmp(v, "yes") == 0)
+			c->pipeline = true;
+		else if (strcmp(v, "no") == 0)
+			c->pipeline = false;
+		else
+			return cfg_perr(p, "pipeline: '%s' is not yes or no", v);
 		return 0;
 	case KEY_COUNT:
 		break;

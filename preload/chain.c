@@ -260,13 +260,27 @@ log_hop(const struct chain *c, enum cfg_log level, const char *what, const char 
 	    addr_format_proxy(name, sizeof(name), &c->cfg->proxies[c->hop]), what, more);
 }
 
+/* Greets hop c->hop.  The greeting may go with the request (pipeline =
+ * yes) only for the last hop of a strict chain: there, whatever the
+ * choice says, the request follows, and a failure in either is the
+ * chain's.  A dynamic chain must know a hop is alive before it counts
+ * it, and a link request's failure blames the next hop: both stay in
+ * step. */
+static void
+greet(struct chain *c)
+{
+	c->hs.pipeline = c->cfg->pipeline && c->strict && !c->probe &&
+	    c->k == c->norder && c->built == c->npath;
+	hs_start_greet(&c->hs, &c->cfg->proxies[c->hop], c->hop + 1);
+}
+
 /* The first hop answered: greet it next. */
 static int
 tcp_connected(struct chain *c)
 {
 	if (log_enabled(CFG_LOG_DEBUG))
 		log_hop(c, CFG_LOG_DEBUG, "tcp connect ok to ", NULL);
-	hs_start_greet(&c->hs, &c->cfg->proxies[c->hop], c->hop + 1);
+	greet(c);
 	c->st = CS_GREET;
 	c->op_deadline = c->deadline;
 	return HS_DONE;
@@ -485,7 +499,7 @@ chain_step(struct chain *c)
 			if (r != HS_DONE)
 				break;
 			if (c->st == CS_LINK) {
-				hs_start_greet(&c->hs, &c->cfg->proxies[c->hop], c->hop + 1);
+				greet(c);
 				c->st = CS_GREET;
 				c->op_deadline = c->deadline;
 			} else if (c->st == CS_GREET) {

@@ -120,7 +120,8 @@ load(struct hs *h, struct sfy_fail *f, ssize_t n, int next)
 		return HS_FAILED;
 	}
 	h->off = 0;
-	h->len = (uint16_t)n;
+	h->len = (uint16_t)(h->pre + n);
+	h->pre = 0;
 	h->step = (uint8_t)next;
 	return MORE;
 }
@@ -197,6 +198,18 @@ greet_step(struct hs *h, int fd, struct sfy_fail *f)
 		g->methods[g->nmethods++] = SOCKS5_METHOD_NONE;
 		if (login)
 			g->methods[g->nmethods++] = SOCKS5_METHOD_USERPASS;
+		if (h->pipeline && !login) {
+			/* Only "none" is offered, so the choice cannot
+			 * change what comes next: the greeting waits in buf
+			 * for the request and both go in one write. */
+			ssize_t n = wire_enc_socks5_greeting(h->buf, sizeof(h->buf), g);
+
+			if (n < 0)
+				return malformed(h, f, "greeting does not encode");
+			h->pre = (uint8_t)n;
+			h->choice = 1;
+			return HS_DONE;
+		}
 		return load(h, f, wire_enc_socks5_greeting(h->buf, sizeof(h->buf), g),
 		    ST_GREET_SEND);
 	}
@@ -258,8 +271,34 @@ greet_step(struct hs *h, int fd, struct sfy_fail *f)
 	return malformed(h, f, "handshake out of step");
 }
 
+/* The method choice that comes before a pipelined request's reply: it
+ * must be "none", the one method offered. */
+static int
+pipelined_choice(struct hs *h, struct sfy_fail *f)
+{
+	const char *w = "bad reply";
+	uint8_t method;
+	size_t used;
+
+	if (wire_dec_socks5_choice(h->buf, 2, &method, &used, &w) != WIRE_OK)
+		return malformed(h, f, w);
+	if (method == SOCKS5_METHOD_UNACCEPTABLE) {
+		fail_set(f, h, STAGE_GREET, FAIL_AUTH, EACCES, method,
+		    "proxy requires authentication (no acceptable method)");
+		return HS_FAILED;
+	}
+	if (method != SOCKS5_METHOD_NONE)
+		return malformed(h, f, "proxy chose a method that was not offered");
+	log_stage(h, "greeting ok (method none, sent with the request)");
+	h->choice = 0;
+	h->off -= 2;
+	memmove(h->buf, h->buf + 2, h->off);
+	return MORE;
+}
+
 /* The SOCKS5 reply: VER REP RSV ATYP and the first address byte (a
- * name's length), then the tail that announces. */
+ * name's length), then the tail that announces.  After a pipelined
+ * greeting the method choice comes first: 2 + 5 bytes are read at once. */
 static int
 socks5_reply(struct hs *h, int fd, struct sfy_fail *f)
 {
@@ -269,7 +308,17 @@ socks5_reply(struct hs *h, int fd, struct sfy_fail *f)
 	int r;
 
 	if (h->step == ST_REP_HEAD) {
-		if ((r = recv_upto(h, fd, 5, f)) != MORE)
+		r = recv_upto(h, fd, h->choice ? 2 + 5 : 5, f);
+		/* The choice is looked at as soon as it is in: a proxy that
+		 * refuses the method says so and closes (or waits), and its
+		 * choice explains the failure better than the close. */
+		if (h->choice && h->off >= 2) {
+			int c = pipelined_choice(h, f);
+
+			if (c != MORE)
+				return c;
+		}
+		if (r != MORE)
 			return r;
 		if (h->buf[0] != SOCKS5_VERSION)
 			return malformed(h, f, "SOCKS5 reply with a wrong version");
@@ -430,7 +479,8 @@ request_load(struct hs *h, struct sfy_fail *f)
 	case PROXY_SOCKS5:
 		h->msg.s5.code = h->cmd;
 		h->msg.s5.addr = h->target;
-		return load(h, f, wire_enc_socks5_req(h->buf, sizeof(h->buf), &h->msg.s5),
+		return load(h, f, wire_enc_socks5_req(h->buf + h->pre,
+		    sizeof(h->buf) - h->pre, &h->msg.s5),
 		    ST_REQ_SEND);
 	case PROXY_SOCKS4:
 	case PROXY_SOCKS4A: {
@@ -502,6 +552,7 @@ request_step(struct hs *h, int fd, struct sfy_fail *f)
 	return r;
 }
 
+/* A greeting waiting in buf (h->pre) stays there for the request. */
 static void
 start(struct hs *h, const struct proxy_url *p, unsigned hop, uint8_t op)
 {
@@ -517,6 +568,7 @@ void
 hs_start_greet(struct hs *h, const struct proxy_url *p, unsigned hop)
 {
 	start(h, p, hop, OP_GREET);
+	h->pre = h->choice = 0;
 }
 
 void

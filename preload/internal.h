@@ -115,7 +115,8 @@ int io_wait(int fd, short events, int64_t deadline);
  * what it waits for.  Every message goes through the core codecs; replies
  * are read in stages (fixed head, then the tail the head announces) and
  * nothing past a reply is consumed, so tunnel bytes stay in the socket.
- * Nothing is pipelined (some servers read one message per recv). */
+ * Nothing is pipelined unless the config says `pipeline = yes` (some
+ * servers read one message per recv and drop the rest). */
 enum hs_cmd {
 	HS_CMD_CONNECT = SOCKS5_CMD_CONNECT,
 	HS_CMD_BIND = SOCKS5_CMD_BIND,
@@ -130,6 +131,9 @@ struct hs {
 	uint8_t cmd;              /* enum hs_cmd */
 	uint8_t step;
 	uint8_t await;            /* a request went: wait before reading */
+	uint8_t pipeline;         /* the greeting may wait for the request */
+	uint8_t pre;              /* bytes of the greeting waiting in buf */
+	uint8_t choice;           /* a method choice comes before the reply */
 	uint16_t off, len;        /* progress in buf */
 	struct wire_addr target;  /* what the request asks for */
 	struct wire_addr bnd;     /* the reply's address (BND) */
@@ -144,7 +148,10 @@ struct hs {
 	} msg;
 	uint8_t buf[HS_BUF];
 };
-/* SOCKS5: method negotiation and login; the others have no greeting. */
+/* SOCKS5: method negotiation and login; the others have no greeting.
+ * With h->pipeline set and no login, the greeting is only encoded: it
+ * goes out in one write with the next request, whose reply read then
+ * starts with the method choice (one round trip fewer). */
 void hs_start_greet(struct hs *h, const struct proxy_url *p, unsigned hop);
 /* A request (cmd) for target; on success h->bnd holds the reply's address. */
 void hs_start_request(struct hs *h, const struct proxy_url *p, unsigned hop,

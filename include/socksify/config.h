@@ -69,6 +69,9 @@ struct cfg {
 	struct addr_cidr fake_ipv6;
 	unsigned dns_cache_size;
 	unsigned remote_dns_subnet;  /* proxychains only: accepted, kept */
+	/* The SOCKS5 greeting goes in one write with the request, to the last
+	 * hop of a strict chain, when it needs no login. */
+	bool pipeline;
 };
 
 /* Fills c with the defaults: strict chain, no proxies, direct 127.0.0.0/8

@@ -270,3 +270,90 @@ print("done")' "$HTTP_PORT"
 	guard_allow 198.18.0.7 9999
 	guard_allow 127.0.0.53 53
 }
+
+# ---- pipeline = yes: the SOCKS5 greeting goes with the request ----
+
+@test "pipeline: pipeline = yes sends the greeting and the request in one write to the last hop; the page comes back" {
+	start_http_server
+	start_badproxy slow --delay 0
+	sfy_conf "pipeline = yes" "proxy = socks5://127.0.0.1:$BAD_PORT"
+	run sfy_curl "http://127.0.0.1:$HTTP_PORT/"
+	assert_success
+	assert_output --partial "$HTTP_BODY"
+	# The request was in before the method choice went out.
+	run grep -c '^early 1 yes$' "$BAD_LOG"
+	assert_output 1
+	run grep -c "^target 1 127.0.0.1:$HTTP_PORT\$" "$BAD_LOG"
+	assert_output 1
+	assert_http_requests 1
+}
+
+@test "pipeline: without the key (pipeline = no) the request waits for the method choice" {
+	start_http_server
+	start_badproxy slow --delay 0
+	sfy_conf "proxy = socks5://127.0.0.1:$BAD_PORT"
+	run sfy_curl "http://127.0.0.1:$HTTP_PORT/"
+	assert_success
+	assert_output --partial "$HTTP_BODY"
+	run grep -c '^early 1 no$' "$BAD_LOG"
+	assert_output 1
+}
+
+@test "pipeline: pipeline = yes works through socksifyd and through danted (curl and python3)" {
+	start_http_server
+	start_socksifyd
+	start_danted
+	local p
+	for p in "$SOCKSIFYD_PORT" "$DANTED_PORT"; do
+		sfy_conf "pipeline = yes" "proxy = socks5://127.0.0.1:$p"
+		run sfy_curl "http://127.0.0.1:$HTTP_PORT/"
+		assert_success
+		assert_output --partial "$HTTP_BODY"
+		run sfy_py --get / 127.0.0.1 "$HTTP_PORT"
+		assert_success
+		assert_output --partial "$HTTP_BODY"
+	done
+	assert_session cmd=connect target="127.0.0.1:$HTTP_PORT" result=ok
+	assert_danted_connect 127.0.0.1 "$HTTP_PORT"
+	assert_http_requests 4
+}
+
+@test "pipeline: in a strict chain only the last hop's greeting goes with the request; a dynamic chain pipelines nothing" {
+	start_http_server
+	start_badproxy slow --delay 0
+	local p1=$BAD_PORT l1=$BAD_LOG
+	start_badproxy slow --delay 0
+	local p2=$BAD_PORT l2=$BAD_LOG
+	sfy_conf "pipeline = yes" "chain = strict" \
+		"proxy = socks5://127.0.0.1:$p1" "proxy = socks5://127.0.0.1:$p2"
+	run sfy_curl "http://127.0.0.1:$HTTP_PORT/"
+	assert_success
+	assert_output --partial "$HTTP_BODY"
+	run cat "$l1" "$l2"
+	assert_line "early 1 no"
+	assert_line "target 1 127.0.0.1:$p2"
+	assert_line "early 1 yes"
+	assert_line "target 1 127.0.0.1:$HTTP_PORT"
+	: >"$l1"
+	: >"$l2"
+	sfy_conf "pipeline = yes" "chain = dynamic" \
+		"proxy = socks5://127.0.0.1:$p1" "proxy = socks5://127.0.0.1:$p2"
+	run sfy_curl "http://127.0.0.1:$HTTP_PORT/"
+	assert_success
+	run cat "$l1" "$l2"
+	refute_line --regexp '^early [0-9]+ yes$'
+	assert_line "target 2 127.0.0.1:$HTTP_PORT"
+	assert_http_requests 2
+}
+
+@test "pipeline: pipeline = yes to a hop that wants a login gives EACCES at the greeting, and the target is never reached" {
+	start_http_server
+	start_socksifyd -u alice:secret
+	sfy_conf "pipeline = yes" "proxy = socks5://127.0.0.1:$SOCKSIFYD_PORT"
+	run sfy_py --get / 127.0.0.1 "$HTTP_PORT"
+	assert_failure 3
+	assert_errno EACCES
+	assert_output --partial "requires authentication"
+	refute_session target="127.0.0.1:$HTTP_PORT" result=ok
+	assert_http_requests 0
+}

@@ -79,6 +79,7 @@ test_defaults(void)
 	CHECK_EQ_INT(c.fake_ipv6.addr[0], 0x01);
 	CHECK_EQ_INT(c.fake_ipv6.addr[1], 0x00);
 	CHECK_EQ_INT(c.dns_cache_size, CFG_DNS_CACHE_DEFAULT);
+	CHECK(!c.pipeline);
 	CHECK_STR(c.log_file, "");
 	CHECK(!c.direct_set);
 	n = cfg_direct_rules(&c, &d);
@@ -112,7 +113,9 @@ test_every_key(void)
 	     "dns = local\n"
 	     "fake_ipv4 = 10.128.0.0/9\n"
 	     "fake_ipv6 = fd00:5::/96\n"
-	     "dns_cache_size = 1000\n");
+	     "dns_cache_size = 1000\n"
+	     "pipeline = yes\n");
+	CHECK(c.pipeline);
 	CHECK_EQ_INT(c.format, CFG_FORMAT_SOCKSIFY);
 	CHECK_EQ_INT(c.chain, CFG_CHAIN_DYNAMIC);
 	CHECK_EQ_INT(c.chain_len, 2);
@@ -208,6 +211,7 @@ test_errors(void)
 	BAD("fake_ipv6 = 10.0.0.0/8\n", 1, "fake_ipv6");
 	BAD("fake_ipv6 = fd00::/120\n", 1, "too small");
 	BAD("dns_cache_size = 0\n", 1, "dns_cache_size");
+	BAD("pipeline = maybe\n", 1, "pipeline: 'maybe' is not yes or no");
 	BAD("dns_cache_size = lots\n", 1, "dns_cache_size");
 	BAD("dns_cache_size = 99999999999\n", 1, "dns_cache_size");
 	BAD("# a\nproxy = ftp://127.0.0.1:21\n", 2, "proxy");

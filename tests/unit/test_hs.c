@@ -152,7 +152,7 @@ test_socks5_greet_login(void)
 	struct proxy_url u = proxy(PROXY_SOCKS5, "alice", "s3cret");
 	struct socks5_auth a;
 	struct sfy_fail f;
-	struct hs h;
+	struct hs h = { 0 };
 	uint8_t buf[600], rep[2];
 	size_t used;
 	const char *why;
@@ -181,7 +181,7 @@ test_socks5_login_rejected(void)
 	struct pair p = pair_new();
 	struct proxy_url u = proxy(PROXY_SOCKS5, "alice", "wrong");
 	struct sfy_fail f;
-	struct hs h;
+	struct hs h = { 0 };
 	uint8_t buf[600];
 
 	hs_start_greet(&h, &u, 2);
@@ -209,7 +209,7 @@ test_socks5_connect_bnd(void)
 	struct wire_addr dst = name("example.test", 443);
 	struct socks5_msg req, rep = { .code = SOCKS5_REP_SUCCEEDED };
 	struct sfy_fail f;
-	struct hs h;
+	struct hs h = { 0 };
 	uint8_t buf[600];
 	size_t used;
 	const char *why;
@@ -237,6 +237,99 @@ test_socks5_connect_bnd(void)
 	pair_close(&p);
 }
 
+/* pipeline = yes: the greeting waits for the request and both go in one
+ * write; the choice and the reply are read together, and the tunnel's
+ * first bytes behind them stay unread. */
+static void
+test_socks5_pipelined(void)
+{
+	struct pair p = pair_new();
+	struct proxy_url u = proxy(PROXY_SOCKS5, "", "");
+	struct wire_addr dst = ip4(192, 0, 2, 7, 80);
+	struct socks5_msg req, rep = { .code = SOCKS5_REP_SUCCEEDED };
+	struct sfy_fail f;
+	struct hs h = { 0 };
+	uint8_t buf[600];
+	size_t used;
+	const char *why;
+	ssize_t n;
+
+	h.pipeline = 1;
+	hs_start_greet(&h, &u, 1);
+	/* Nothing is sent yet: the greeting is done without a round trip. */
+	CHECK_EQ_INT(step(&h, p.c, &f), HS_DONE);
+	CHECK(recv(p.s, buf, sizeof(buf), MSG_DONTWAIT) < 0 && errno == EAGAIN);
+	hs_start_request(&h, &u, 1, HS_CMD_CONNECT, &dst);
+	CHECK_EQ_INT(step(&h, p.c, &f), HS_WANT_READ);
+	n = recv(p.s, buf, sizeof(buf), MSG_DONTWAIT);
+	CHECK_EQ_INT(n, 3 + 10);
+	CHECK_MEM(buf, "\x05\x01\x00", 3);
+	CHECK_EQ_INT(wire_dec_socks5_req(buf + 3, (size_t)n - 3, &req, &used, &why), WIRE_OK);
+	CHECK_EQ_INT(used, 10);
+	CHECK_EQ_INT(req.code, SOCKS5_CMD_CONNECT);
+	CHECK_EQ_INT(req.addr.port, 80);
+	buf[0] = SOCKS5_VERSION;
+	buf[1] = SOCKS5_METHOD_NONE;
+	rep.addr = ip4(10, 1, 2, 3, 40000);
+	n = wire_enc_socks5_rep(buf + 2, sizeof(buf) - 2, &rep);
+	CHECK(n == 10);
+	n += 2;
+	memcpy(buf + n, "HELLO", 5);
+	CHECK_EQ_INT(feed_bytewise(&h, &p, buf, (size_t)n - 1, &f), HS_WANT_READ);
+	CHECK_EQ_INT(write(p.s, buf + n - 1, 6), 6);
+	CHECK_EQ_INT(step(&h, p.c, &f), HS_DONE);
+	CHECK(memcmp(&h.bnd, &rep.addr, sizeof(rep.addr)) == 0);
+	check_tunnel(p.c, "HELLO");
+	pair_close(&p);
+}
+
+/* A pipelined greeting the proxy refuses (it wants a login) fails at the
+ * greeting with EACCES, before the reply is looked for. */
+static void
+test_socks5_pipelined_refused(void)
+{
+	struct pair p = pair_new();
+	struct proxy_url u = proxy(PROXY_SOCKS5, "", "");
+	struct wire_addr dst = ip4(192, 0, 2, 7, 80);
+	struct sfy_fail f;
+	struct hs h = { 0 };
+	uint8_t buf[64];
+
+	h.pipeline = 1;
+	hs_start_greet(&h, &u, 3);
+	CHECK_EQ_INT(step(&h, p.c, &f), HS_DONE);
+	hs_start_request(&h, &u, 3, HS_CMD_CONNECT, &dst);
+	CHECK_EQ_INT(step(&h, p.c, &f), HS_WANT_READ);
+	CHECK_EQ_INT(read(p.s, buf, sizeof(buf)), 13);
+	CHECK_EQ_INT(write(p.s, "\x05\xff", 2), 2);
+	close(p.s);
+	p.s = -1;
+	CHECK_EQ_INT(step(&h, p.c, &f), HS_FAILED);
+	CHECK_EQ_INT(f.hop, 3);
+	CHECK_EQ_INT(f.stage, STAGE_GREET);
+	CHECK_EQ_INT(f.kind, FAIL_AUTH);
+	CHECK_EQ_INT(f.err, EACCES);
+	close(p.c);
+}
+
+/* A login is never pipelined: the greeting goes alone and waits. */
+static void
+test_socks5_pipeline_not_with_login(void)
+{
+	struct pair p = pair_new();
+	struct proxy_url u = proxy(PROXY_SOCKS5, "alice", "s3cret");
+	struct sfy_fail f;
+	struct hs h = { 0 };
+	uint8_t buf[16];
+
+	h.pipeline = 1;
+	hs_start_greet(&h, &u, 1);
+	CHECK_EQ_INT(step(&h, p.c, &f), HS_WANT_READ);
+	CHECK_EQ_INT(read(p.s, buf, sizeof(buf)), 4);
+	CHECK_MEM(buf, "\x05\x02\x00\x02", 4);
+	pair_close(&p);
+}
+
 /* BIND: two replies, the bound address then the peer that connected. */
 static void
 test_socks5_bind_two_replies(void)
@@ -246,7 +339,7 @@ test_socks5_bind_two_replies(void)
 	struct wire_addr dst = ip4(192, 0, 2, 7, 21);
 	struct socks5_msg req, rep = { .code = SOCKS5_REP_SUCCEEDED };
 	struct sfy_fail f;
-	struct hs h;
+	struct hs h = { 0 };
 	uint8_t buf[600];
 	size_t used;
 	const char *why;
@@ -281,7 +374,7 @@ test_socks5_second_reply_refused(void)
 	struct wire_addr dst = ip4(192, 0, 2, 7, 21);
 	struct socks5_msg rep = { .code = SOCKS5_REP_SUCCEEDED };
 	struct sfy_fail f;
-	struct hs h;
+	struct hs h = { 0 };
 	uint8_t buf[600];
 	ssize_t n;
 
@@ -310,7 +403,7 @@ test_socks5_refused_and_closed(void)
 	struct proxy_url u = proxy(PROXY_SOCKS5, "", "");
 	struct wire_addr dst = ip4(192, 0, 2, 9, 80);
 	struct sfy_fail f;
-	struct hs h;
+	struct hs h = { 0 };
 	uint8_t buf[600];
 
 	{
@@ -362,7 +455,7 @@ test_socks4_bind(void)
 	struct socks4_req req;
 	struct socks4_rep rep = { .code = SOCKS4_REP_GRANTED };
 	struct sfy_fail f;
-	struct hs h;
+	struct hs h = { 0 };
 	uint8_t buf[600];
 	size_t used;
 	const char *why;
@@ -396,7 +489,7 @@ test_socks4_cannot_carry(void)
 	struct proxy_url u4 = proxy(PROXY_SOCKS4, "", "");
 	struct wire_addr n = name("example.test", 80);
 	struct sfy_fail f;
-	struct hs h;
+	struct hs h = { 0 };
 	struct pair p = pair_new();
 
 	hs_start_request(&h, &u4, 1, HS_CMD_CONNECT, &n);
@@ -420,7 +513,7 @@ test_http_connect(void)
 	struct wire_addr dst = name("example.test", 443);
 	struct http_connect_req req;
 	struct sfy_fail f;
-	struct hs h;
+	struct hs h = { 0 };
 	uint8_t buf[2048];
 	size_t used;
 	const char *why;
@@ -464,6 +557,9 @@ CHECK_MAIN(
 	CHECK_TEST(test_socks5_greet_login),
 	CHECK_TEST(test_socks5_login_rejected),
 	CHECK_TEST(test_socks5_connect_bnd),
+	CHECK_TEST(test_socks5_pipelined),
+	CHECK_TEST(test_socks5_pipelined_refused),
+	CHECK_TEST(test_socks5_pipeline_not_with_login),
 	CHECK_TEST(test_socks5_bind_two_replies),
 	CHECK_TEST(test_socks5_second_reply_refused),
 	CHECK_TEST(test_socks5_refused_and_closed),

@@ -21,7 +21,9 @@ Modes:
 Listens on port 0 and writes the port to --port-file atomically.  Appends
 one line per connection to --log ("conn N mode=MODE first=HEX") and, where a
 CONNECT request was read, "target N HOST:PORT", so a test can prove a client
-reached it and what it asked for.
+reached it and what it asked for.  SOCKS5: "early N yes" when the request
+was already there before the method choice went out (the client pipelined
+its greeting and request), "early N no" when it was not.
 """
 import argparse
 import ipaddress
@@ -132,6 +134,11 @@ class Bad:
         mode, delay = self.args.mode, self.args.delay
         nmethods = recv_exact(sock, 1)[0]
         recv_exact(sock, nmethods)
+        try:
+            early = sock.recv(64, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            early = b""
+        self.note("early %d %s" % (n, "yes" if early else "no"))
         time.sleep(delay)
         sock.sendall(b"\x05\x00")
         host, port = read_socks5_request(sock)

@@ -85,7 +85,8 @@ BENCH_PIDS+=("$!")
 wait_file "$BENCH_WORK/echo.port" || die "UDP echo server did not start: $(cat "$BENCH_WORK/echo.out")"
 EPORT=$(cat "$BENCH_WORK/echo.port")
 
-# danted relays UDP only when its socks pass rule allows it.
+# danted relays UDP only when its socks pass rule allows it (read by start_server).
+# shellcheck disable=SC2034
 DANTED_COMMANDS="connect udpassociate udpreply"
 declare -A PORT PID
 for s in $SERVERS; do
@@ -148,8 +149,7 @@ ports_of() {
 # proxy dead (each hop in turn) no echo may ----
 DEAD=$(free_port)
 for row in $ROWS; do
-	set -- $(ports_of "$row")
-	live1=$1 live2=$2
+	read -r live1 live2 <<<"$(ports_of "$row")"
 	if ! run "$row" "$live1" "$live2" rtt -n 1 -w 0 >"$BENCH_WORK/proof.out" 2>&1; then
 		drop "$row" "no echo came back through it, it cannot carry UDP ($(grep -v '^mode=' "$BENCH_WORK/proof.out" | head -1))"
 		continue
@@ -168,9 +168,9 @@ note "rows: $ROWS; reps=$REPS n=$N secs=$SECS window=$WINDOW"
 
 # ---- measurements, interleaved: each repetition runs every row in turn ----
 measure() { # row size
-	local row=$1 size=$2 line
-	set -- $(ports_of "$row")
-	line=$(run "$row" "$1" "$2" rtt -n "$N" -s "$size" 2>"$BENCH_WORK/err" | tail -1)
+	local row=$1 size=$2 line p1 p2
+	read -r p1 p2 <<<"$(ports_of "$row")"
+	line=$(run "$row" "$p1" "$p2" rtt -n "$N" -s "$size" 2>"$BENCH_WORK/err" | tail -1)
 	[ -n "$RAW" ] && echo "row=$row $line" >>"$RAW"
 	case $line in
 	mode=rtt*)
@@ -181,8 +181,7 @@ measure() { # row size
 		;;
 	*) note "$row $size B rtt failed: $(head -1 "$BENCH_WORK/err")" ;;
 	esac
-	set -- $(ports_of "$row")
-	line=$(run "$row" "$1" "$2" rate -W "$WINDOW" -d "$SECS" -s "$size" 2>"$BENCH_WORK/err" | tail -1)
+	line=$(run "$row" "$p1" "$p2" rate -W "$WINDOW" -d "$SECS" -s "$size" 2>"$BENCH_WORK/err" | tail -1)
 	[ -n "$RAW" ] && echo "row=$row $line" >>"$RAW"
 	case $line in
 	mode=rate*)

@@ -86,5 +86,6 @@ int lg_run_cycles(const struct lg_opts *o);
 int lg_run_bulk(const struct lg_opts *o);
 int lg_run_idle(const struct lg_opts *o);
 int lg_run_server(const struct lg_opts *o);
+int lg_run_udp_echo(const struct lg_opts *o);
 
 #endif

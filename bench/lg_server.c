@@ -1,6 +1,7 @@
-/* lg_server.c: the target servers of the benchmarks: echo, source (sends after a go byte) and sink. */
+/* lg_server.c: the target servers of the benchmarks: echo, source (sends after a go byte), sink, and a UDP echo. */
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -193,5 +194,62 @@ lg_run_server(const struct lg_opts *o)
 			if (rc < 0)
 				srv_close(s);
 		}
+	}
+}
+
+/* UDP echo: every datagram goes back to whoever sent it, unchanged.  One
+ * blocking socket and batches of recvmmsg()/sendmmsg(): a proxy's relay is
+ * what the benchmark measures, so the target must not be the bottleneck. */
+#define UDP_ECHO_BATCH 32
+#define UDP_ECHO_MAX 65536
+
+int
+lg_run_udp_echo(const struct lg_opts *o)
+{
+	static uint8_t bufs[UDP_ECHO_BATCH][UDP_ECHO_MAX];
+	struct sockaddr_storage ss, peers[UDP_ECHO_BATCH];
+	struct iovec iov[UDP_ECHO_BATCH];
+	struct mmsghdr msgs[UDP_ECHO_BATCH];
+	struct wire_addr w;
+	socklen_t len;
+	int fd, i, n, rcvbuf = 4 << 20;
+
+	if (lg_parse_addr(o->listen, &ss, &len, &w) < 0)
+		return -1;
+	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &rcvbuf, sizeof(rcvbuf));
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
+		perror("loadgen: udp bind");
+		return -1;
+	}
+	if (lg_report_port(fd, o->port_file) < 0) {
+		perror("loadgen: port file");
+		return -1;
+	}
+	/* Runs until a signal ends the process. */
+	for (;;) {
+		for (i = 0; i < UDP_ECHO_BATCH; i++) {
+			iov[i] = (struct iovec){ .iov_base = bufs[i], .iov_len = UDP_ECHO_MAX };
+			msgs[i].msg_hdr = (struct msghdr){
+				.msg_name = &peers[i], .msg_namelen = sizeof(peers[i]),
+				.msg_iov = &iov[i], .msg_iovlen = 1,
+			};
+			msgs[i].msg_len = 0;
+		}
+		/* Block for the first datagram, then take what is already queued. */
+		n = recvmmsg(fd, msgs, UDP_ECHO_BATCH, MSG_WAITFORONE, NULL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			perror("loadgen: recvmmsg");
+			return -1;
+		}
+		for (i = 0; i < n; i++)
+			iov[i].iov_len = msgs[i].msg_len;
+		/* A datagram that cannot go back now is dropped, as UDP may. */
+		sendmmsg(fd, msgs, (unsigned)n, MSG_DONTWAIT);
 	}
 }

@@ -143,6 +143,9 @@ fmt() {
 PIN_PROXY=()
 PIN_LOAD=()
 
+# What danted's socks pass rule allows (bench/udp.sh adds UDP ASSOCIATE).
+DANTED_COMMANDS=${DANTED_COMMANDS:-connect}
+
 # Starts a third-party or our server; sets SRV_PORT and SRV_PID (for
 # danted the pid of the master, which we read from its pid file).
 start_server() {
@@ -183,7 +186,7 @@ start_server() {
 		user.privileged: root
 		user.unprivileged: nobody
 		client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
-		socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 command: connect }
+		socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 command: $DANTED_COMMANDS }
 		EOF
 		BENCH_PIDFILES+=("$dir/danted.pid")
 		"${PIN_PROXY[@]}" danted -f "$dir/danted.conf" -D -p "$dir/danted.pid" >"$dir/out" 2>&1 ||

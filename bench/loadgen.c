@@ -15,13 +15,14 @@ usage(FILE *f)
 	    "           [-c N] [-t THREADS] [-d SECS] [--warmup SECS] [--bytes N]\n"
 	    "           [--hold SECS] [--pipeline] [--up] [--client-close]\n"
 	    "           [--source IP:0] [--label NAME]\n"
-	    "       loadgen echo|echo1|source|sink -l IP:PORT [--port-file FILE]\n"
+	    "       loadgen echo|echo1|source|sink|udpecho -l IP:PORT [--port-file FILE]\n"
 	    "cycles: N clients each repeat connect, SOCKS5 no-auth CONNECT, 1-byte echo, close;\n"
 	    "        the target (echo1) closes first, the cycle ends at the client's EOF\n"
 	    "        (or, with --client-close, when the echo byte arrives)\n"
 	    "echo1:  echoes the first bytes, then closes; echo keeps the connection\n"
 	    "bulk:   N streams; down (default) reads from a source server, --up writes to a sink\n"
 	    "idle:   N sessions set up and held for --hold seconds (or until SIGTERM)\n"
+	    "udpecho: sends every UDP datagram back to its sender\n"
 	    "Output is one line of key=value pairs.\n", f);
 }
 
@@ -129,6 +130,11 @@ main(int argc, char **argv)
 		if (!o.listen)
 			goto bad;
 		return lg_run_server(&o) < 0 ? 1 : 0;
+	}
+	if (!strcmp(o.mode, "udpecho")) {
+		if (!o.listen)
+			goto bad;
+		return lg_run_udp_echo(&o) < 0 ? 1 : 0;
 	}
 	if (!have_target || (!have_proxy && !o.direct) || o.secs <= 0)
 		goto bad;

@@ -7,6 +7,8 @@
 # wrapper and each proxy, getaddrinfo rate, and start-up cost of each wrapper.
 # --compare adds the library and launcher built in another directory (say,
 # of an older commit) as the wrapper "socksify-cmp", measured in the same run.
+# "socksify-pipe" is the library with pipeline = yes (greeting and request
+# in one write); microsocks cannot read that, so it is not run against it.
 # A benchmark, not a test: it never fails on a number.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -66,6 +68,7 @@ if [ -n "$CMP" ]; then
 	CMP=$(cd "$CMP" && pwd)
 	case " $WRAPPERS " in *" socksify "*) WRAPPERS="socksify socksify-cmp ${WRAPPERS#socksify}" ;; esac
 fi
+case " $WRAPPERS " in *" socksify "*) WRAPPERS="socksify socksify-pipe ${WRAPPERS#socksify}" ;; esac
 command -v proxychains4 >/dev/null || { note "no proxychains4: left out"; WRAPPERS=${WRAPPERS/proxychains4/}; }
 [ -x /usr/bin/socksify ] || { note "no Dante client: left out"; WRAPPERS=${WRAPPERS/dante/}; }
 SERVERS=$(echo $SERVERS) WRAPPERS=$(echo $WRAPPERS)
@@ -117,6 +120,14 @@ sx_conf() {
 	[ -f "$f" ] || printf 'direct = none\ndns = remote\n' >"$f"
 	echo "$f"
 }
+sx_pipe_conf() {
+	local f=$BENCH_WORK/socksify-pipe.conf
+	[ -f "$f" ] || printf 'direct = none\ndns = remote\npipeline = yes\n' >"$f"
+	echo "$f"
+}
+# can_pipe SERVER: whether the server reads a greeting and a request sent
+# in one write (microsocks reads one message per recv and drops the rest).
+can_pipe() { [ "$1" != microsocks ]; }
 # wrap WRAPPER PORT CMD...: runs CMD under WRAPPER towards the proxy on PORT.
 wrap() {
 	local w=$1 p=$2
@@ -124,6 +135,7 @@ wrap() {
 	case $w in
 	direct) "$@" ;;
 	socksify) "$LAUNCHER" -f "$(sx_conf)" -q -p "socks5://127.0.0.1:$p" "$@" ;;
+	socksify-pipe) "$LAUNCHER" -f "$(sx_pipe_conf)" -q -p "socks5://127.0.0.1:$p" "$@" ;;
 	socksify-cmp) SOCKSIFY_BUILD=$CMP "$LAUNCHER" -f "$(sx_conf)" -q -p "socks5://127.0.0.1:$p" "$@" ;;
 	proxychains4) proxychains4 -q -f "$(pc_conf "$p")" "$@" ;;
 	dante) SOCKS_CONF=$(dante_conf "$p") SOCKS_AUTOADD_LANROUTES=no /usr/bin/socksify "$@" ;;
@@ -161,6 +173,7 @@ for r in $(seq "$REPS"); do
 		run_conn "conn/$host/direct/-" direct 0 "$host"
 		for s in $SERVERS; do
 			for w in $WRAPPERS; do
+				[ "$w" = socksify-pipe ] && ! can_pipe "$s" && continue
 				run_conn "conn/$host/$w/$s" "$w" "${PORT[$s]}" "$host"
 			done
 		done
@@ -184,6 +197,7 @@ run_gai() { # key wrapper args...
 }
 for r in $(seq "$REPS"); do
 	for w in direct $WRAPPERS; do
+		[ "$w" = socksify-pipe ] && continue   # the same as socksify here
 		run_gai "gai/repeat/$w" "$w" --repeat localhost
 		# New names would go to a resolver, which a loopback-only machine lacks.
 		[ "$w" = direct ] || run_gai "gai/new/$w" "$w" --new "n$r-"
@@ -196,6 +210,7 @@ case " $WRAPPERS " in *" socksify "*) [ -x "$BENCH_BUILD/preload/socksify-run" ]
 # Interleaved (one run of each in turn), so drift hits everyone alike.
 for i in $(seq "$STARTS"); do
 	for w in direct $WRAPPERS; do
+		[ "$w" = socksify-pipe ] && continue
 		t0=$EPOCHREALTIME
 		wrap "$w" 1 /bin/true
 		t1=$EPOCHREALTIME
@@ -253,11 +268,17 @@ echo "ratios (goal in brackets):"
 for host in 127.0.0.1 localhost; do
 	for s in microsocks danted; do
 		case " $SERVERS " in *" $s "*) ;; *) continue ;; esac
-		printf '  %-9s via %-10s socksify / proxychains4 = %s  [>= 1.3]\n' "$host" "$s" \
+		printf '  %-9s via %-10s socksify / proxychains4 = %s  [>= 1.5]\n' "$host" "$s" \
 		    "$(ratio "$(med "conn/$host/socksify/$s")" "$(med "conn/$host/proxychains4/$s")")"
+		can_pipe "$s" && printf '  %-9s via %-10s socksify-pipe / proxychains4 = %s  [>= 1.5]\n' \
+		    "$host" "$s" \
+		    "$(ratio "$(med "conn/$host/socksify-pipe/$s")" "$(med "conn/$host/proxychains4/$s")")"
 		printf '  %-9s via %-10s socksify / dante client = %s\n' "$host" "$s" \
 		    "$(ratio "$(med "conn/$host/socksify/$s")" "$(med "conn/$host/dante/$s")")"
 	done
+	printf '  %-9s socksify via socksifyd / direct = %s, with pipeline = yes %s  [>= 0.5]\n' \
+	    "$host" "$(ratio "$(med "conn/$host/socksify/socksifyd")" "$(med "conn/$host/direct/-")")" \
+	    "$(ratio "$(med "conn/$host/socksify-pipe/socksifyd")" "$(med "conn/$host/direct/-")")"
 	printf '  %-9s socksify+socksifyd / proxychains4+microsocks = %s  [>= 2]\n' "$host" \
 	    "$(ratio "$(med "conn/$host/socksify/socksifyd")" "$(med "conn/$host/proxychains4/microsocks")")"
 done

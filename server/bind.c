@@ -20,6 +20,12 @@ struct srv_bind {
 	union srv_sa expect;
 };
 
+static uint16_t
+sa_port(const union srv_sa *a)
+{
+	return a->sa.sa_family == AF_INET ? a->in.sin_port : a->in6.sin6_port;
+}
+
 /* The local address to listen on: the one that routes to the expected
  * peer when there is one, else the one the client came in on. */
 static int
@@ -112,9 +118,11 @@ bind_event(struct srv_ev *ev, uint32_t events)
 			srv_fail(s, SOCKS5_REP_GENERAL_FAILURE, SRV_R_ERROR);
 			return;
 		}
-		/* Only the peer the client named may come in; others are turned
-		 * away and the wait goes on. */
-		if ((!b->any && !srv_sa_same_ip(&peer.sa, &b->expect.sa)) ||
+		/* Only the peer the client named may come in (from the port it
+		 * named, when it named one); others are turned away and the
+		 * wait goes on. */
+		if ((!b->any && (!srv_sa_same_ip(&peer.sa, &b->expect.sa) ||
+		    (sa_port(&b->expect) != 0 && sa_port(&peer) != sa_port(&b->expect)))) ||
 		    !srv_acl_dest_ok(srv_w->rules, &peer.sa)) {
 			char txt[ADDR_STRLEN];
 			SRV_DEBUG("bind: refused connection from %s",

@@ -80,6 +80,32 @@ bind_client() {
 	refute_session cmd=bind result=ok
 }
 
+@test "BIND: expected-peer rule with a port: a peer from the named address but another port is not relayed (SOCKS5 and SOCKS4)" {
+	start_socksifyd --timeout 4
+	local proto want
+	want="$(free_port)"
+	for proto in socks5 socks4; do
+		run bind_client --proxy "127.0.0.1:$SOCKSIFYD_PORT" --proto "$proto" \
+			--expect 127.0.0.1 --expect-port "$want" --wrong-peer
+		assert_success
+		assert_line --partial "not relayed"
+	done
+	refute_session cmd=bind result=ok
+}
+
+@test "BIND: expected-peer rule with a port: the peer from the named address and port is relayed (SOCKS5 and SOCKS4)" {
+	start_socksifyd
+	local proto want
+	for proto in socks5 socks4; do
+		want="$(free_port)"
+		run bind_client --proxy "127.0.0.1:$SOCKSIFYD_PORT" --proto "$proto" \
+			--expect 127.0.0.1 --expect-port "$want" --peer-port "$want"
+		assert_success
+		assert_line "bind ok: 200000 bytes up, 150000 bytes down"
+		assert_session proto="$proto" cmd=bind result=ok
+	done
+}
+
 @test "BIND: no peer within --timeout ends the session with result=timeout" {
 	start_socksifyd --timeout 2
 	run timeout 20 "$PYTHON" -c '

@@ -2,11 +2,13 @@
 """bind_client.py: drive a SOCKS BIND from both ends, byte by byte.
 
 Usage: bind_client.py --proxy H:P [--proto socks5|socks4] [--expect IP]
-                      [--peer-src IP] [--user U --pass P] [--wrong-peer]
+                      [--expect-port P] [--peer-src IP] [--peer-port P]
+                      [--user U --pass P] [--wrong-peer]
 
-Asks the proxy for BIND naming --expect (default 127.0.0.1) as the peer,
-reads the first reply (the announced address), connects a peer socket from
---peer-src (default 127.0.0.1) to it, reads the second reply (for SOCKS5 it
+Asks the proxy for BIND naming --expect (default 127.0.0.1) and
+--expect-port (default 0: any port) as the peer, reads the first reply (the
+announced address), connects a peer socket from --peer-src (default
+127.0.0.1) and --peer-port (default 0: any) to it, reads the second reply (for SOCKS5 it
 must name the peer's address and port), then sends data both ways and
 checks it arrived intact.  Exit 0 and "bind ok" on success.
 
@@ -29,12 +31,12 @@ def fail(msg):
 
 
 def request_bind(s, args):
-    exp, _ = args.expect, 0
+    exp, eport = args.expect, args.expect_port
     if args.proto == "socks4":
-        s.sendall(sr.request4(2, exp, 0, user=args.user or ""))
+        s.sendall(sr.request4(2, exp, eport, user=args.user or ""))
         code, ip, port = sr.read_reply4(s)
         return code == 90, ip, port, code
-    rep, host, port = sr.handshake5(s, sr.SOCKS5_BIND, exp, 0,
+    rep, host, port = sr.handshake5(s, sr.SOCKS5_BIND, exp, eport,
                                     args.user, args.password)
     return rep == 0, host, port, rep
 
@@ -52,7 +54,9 @@ def main():
     ap.add_argument("--proxy", required=True)
     ap.add_argument("--proto", default="socks5", choices=["socks5", "socks4"])
     ap.add_argument("--expect", default="127.0.0.1")
+    ap.add_argument("--expect-port", type=int, default=0)
     ap.add_argument("--peer-src", default="127.0.0.1")
+    ap.add_argument("--peer-port", type=int, default=0)
     ap.add_argument("--user")
     ap.add_argument("--pass", dest="password")
     ap.add_argument("--wrong-peer", action="store_true")
@@ -69,7 +73,8 @@ def main():
 
     peer = socket.socket(sr.family_of(bhost), socket.SOCK_STREAM)
     peer.settimeout(5)
-    peer.bind((args.peer_src, 0))
+    peer.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    peer.bind((args.peer_src, args.peer_port))
     peer.connect((bhost, bport))
     me = peer.getsockname()
 

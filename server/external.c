@@ -71,3 +71,9 @@ srv_external_bind(int fd, int family, bool stream)
 	len = family == AF_INET ? sizeof(a->in) : sizeof(a->in6);
 	return bind(fd, &a->sa, len);
 }
+
+bool
+srv_external_has(int family)
+{
+	return srv_g.cfg.nexternal == 0 || srv_external_pick(family) != NULL;
+}

@@ -502,8 +502,8 @@ void srv_udp_free(struct srv_session *s);
  * refuse or that cannot be sent is dropped and counted. */
 void srv_udp_send_out(struct srv_udp *u, const union srv_sa *dst, const uint8_t *p,
     size_t len);
-/* For the session line: names the association asked the resolver for,
- * and client datagrams it did not send on. */
+/* For the session line, once srv_udp_close ran: names the association
+ * asked the resolver for, and client datagrams it did not send on. */
 void srv_udp_stats(const struct srv_session *s, unsigned long *lookups,
     unsigned long *dropped);
 
@@ -520,11 +520,11 @@ struct srv_udp_names *srv_udp_names_new(struct srv_udp *u, const union srv_sa *c
  * WIRE_ATYP_NAME). */
 void srv_udp_names_send(struct srv_udp_names *n, const struct wire_addr *a,
     const uint8_t *p, size_t len);
-/* Adds its counts to *lookups and *dropped. */
-void srv_udp_names_stats(const struct srv_udp_names *n, unsigned long *lookups,
+/* The association ends: cancels its lookups, drops what waits for them,
+ * adds its counts to *lookups and *dropped (the datagrams that were
+ * waiting included) and frees n. */
+void srv_udp_names_end(struct srv_udp_names *n, unsigned long *lookups,
     unsigned long *dropped);
-/* Cancels its lookups and drops what waits for them. */
-void srv_udp_names_free(struct srv_udp_names *n);
 
 /* limits.c: brakes on hostile clients, counted per client address
  * (IPv4 address or IPv6 /64) in one fixed table shared by every loop. */

@@ -33,7 +33,7 @@ struct srv_udp {
 	union srv_sa client;      /* where datagrams must come from */
 	bool pinned;              /* client's port known */
 	struct srv_udp_names *names;     /* made for the first name */
-	unsigned long lookups;    /* of names that are gone (udp_names.c) */
+	unsigned long lookups;    /* names asked for (from udp_names.c) */
 	unsigned long dropped;    /* client datagrams not sent on */
 };
 
@@ -73,6 +73,10 @@ srv_udp_send_out(struct srv_udp *u, const union srv_sa *dst, const uint8_t *p, s
 	}
 	if (k->fd < 0) {
 		int one = 1;
+		if (!srv_external_has(dst->sa.sa_family)) {
+			SRV_DEBUG("udp: no --external address of the destination's family");
+			goto drop;
+		}
 		k->fd = socket(dst->sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (k->fd < 0)
 			goto drop;
@@ -302,8 +306,7 @@ srv_udp_close(struct srv_session *s)
 	if (u == NULL)
 		return;
 	if (u->names != NULL) {
-		srv_udp_names_stats(u->names, &u->lookups, &u->dropped);
-		srv_udp_names_free(u->names);
+		srv_udp_names_end(u->names, &u->lookups, &u->dropped);
 		u->names = NULL;
 	}
 	for (int i = 0; i < UDP_NSOCK; i++) {
@@ -320,8 +323,6 @@ srv_udp_stats(const struct srv_session *s, unsigned long *lookups, unsigned long
 
 	*lookups = u->lookups;
 	*dropped = u->dropped;
-	if (u->names != NULL)
-		srv_udp_names_stats(u->names, lookups, dropped);
 }
 
 void

@@ -293,18 +293,11 @@ srv_udp_names_send(struct srv_udp_names *n, const struct wire_addr *a,
 }
 
 void
-srv_udp_names_stats(const struct srv_udp_names *n, unsigned long *lookups,
-    unsigned long *dropped)
+srv_udp_names_end(struct srv_udp_names *n, unsigned long *lookups, unsigned long *dropped)
 {
 	*lookups += n->lookups;
-	*dropped += n->dropped;
-}
-
-void
-srv_udp_names_free(struct srv_udp_names *n)
-{
-	if (n == NULL)
-		return;
+	/* Datagrams still waiting for a name are never sent. */
+	*dropped += n->dropped + n->nwait;
 	for (int i = 0; i < UDPN_LOOKUPS; i++) {
 		struct udpn_look *l = &n->look[i];
 		if (l->job == NULL)

@@ -102,6 +102,36 @@ udp_sources() {
 	assert_session cmd=udp result=ok dropped=0
 }
 
+@test "udp hop: Dante's client (/usr/bin/socksify) sends UDP through socksifyd, leaving from the --external address" {
+	start_udp_echo
+	start_socksifyd -e 127.0.0.2
+	cat >"$E2E_TMP/dante-client.conf" <<-EOF2
+		route {
+			from: 0.0.0.0/0 to: 0.0.0.0/0 via: 127.0.0.1 port = $SOCKSIFYD_PORT
+			proxyprotocol: socks_v5
+			command: udpassociate
+		}
+	EOF2
+	run env SOCKS_CONF="$E2E_TMP/dante-client.conf" SOCKS_AUTOADD_LANROUTES=no \
+		timeout 30 /usr/bin/socksify "$PYTHON" -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+got = 0
+for i in range(5):
+    s.sendto(b"dante %d" % i, ("127.0.0.1", int(sys.argv[1])))
+    data, src = s.recvfrom(2048)
+    got += data == b"dante %d" % i
+print("got", got, "from", src[0])
+' "$UDP_PORT"
+	assert_success
+	assert_line "got 5 from 127.0.0.1"
+	# It went through socksifyd: the target saw the --external address.
+	run udp_sources
+	assert_output "127.0.0.2"
+	assert_session cmd=udp result=ok up=35 dropped=0
+}
+
 @test "udp hop: without --external, outgoing UDP leaves from the kernel's choice; an IPv6 target with only an IPv4 --external is dropped and counted" {
 	start_udp_echo ::1
 	start_socksifyd

@@ -75,5 +75,11 @@ srv_external_bind(int fd, int family, bool stream)
 bool
 srv_external_has(int family)
 {
-	return srv_g.cfg.nexternal == 0 || srv_external_pick(family) != NULL;
+	const struct srv_cfg *c = &srv_g.cfg;
+
+	/* Not srv_external_pick: asking must not move the turn on. */
+	for (size_t i = 0; i < c->nexternal; i++)
+		if (c->external[i].sa.sa_family == family)
+			return true;
+	return c->nexternal == 0;
 }

@@ -102,6 +102,22 @@ udp_sources() {
 	assert_session cmd=udp result=ok dropped=0
 }
 
+@test "udp hop: with two --external addresses of a family, associations take turns" {
+	start_names_dns --record v4.e2e.test=127.0.0.1
+	start_udp_echo
+	start_names_socksifyd -e 127.0.0.2 -e 127.0.0.3 -e ::1
+	local p="127.0.0.1:$SOCKSIFYD_PORT" i
+	for ((i = 0; i < 4; i++)); do
+		run hop pysocks --proxy "$p" --names v4.e2e.test --port "$UDP_PORT" --count 2
+		assert_success
+		assert_output "sent 2 got 2 source=127.0.0.1:$UDP_PORT"
+	done
+	# Each association's socket stays on one address: two datagrams
+	# each from 127.0.0.2 and 127.0.0.3, in turn.
+	run awk '{ print $1 }' "$UDP_LOG"
+	assert_output "$(printf '%s\n' 127.0.0.{2,2,3,3,2,2,3,3})"
+}
+
 @test "udp hop: Dante's client (/usr/bin/socksify) sends UDP through socksifyd, leaving from the --external address" {
 	start_udp_echo
 	start_socksifyd -e 127.0.0.2

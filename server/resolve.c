@@ -81,13 +81,9 @@ static struct {
 } R = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 
 struct srv_rjob *
-srv_rjob_new(size_t extra)
+srv_rjob_new(void)
 {
-	struct srv_rjob *j = calloc(1, sizeof(*j) + extra);
-
-	if (j != NULL)
-		j->len = extra;
-	return j;
+	return calloc(1, sizeof(struct srv_rjob));
 }
 
 void

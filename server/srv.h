@@ -237,12 +237,10 @@ struct srv_rjob {
 	union srv_sa client;         /* who asked: its share of the resolver */
 	uint16_t port;
 	char name[WIRE_NAME_MAX + 1];
-	size_t len;                  /* extra bytes carried along (UDP payload) */
-	uint8_t data[];
 };
 
 struct srv_worker;
-struct srv_rjob *srv_rjob_new(size_t extra);
+struct srv_rjob *srv_rjob_new(void);
 void srv_rjob_free(struct srv_rjob *j);
 /* Starts the threads; the cache is sized and timed from srv_g.cfg. */
 int srv_resolve_init(unsigned threads, unsigned max_queue);

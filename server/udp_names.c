@@ -257,7 +257,7 @@ srv_udp_names_send(struct srv_udp_names *n, const struct wire_addr *a,
 		n->dropped++;
 		return;
 	}
-	j = srv_rjob_new(0);
+	j = srv_rjob_new();
 	if (j == NULL) {
 		n->dropped++;
 		return;

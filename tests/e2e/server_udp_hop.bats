@@ -196,6 +196,18 @@ print("got", got, "from", src[0])
 	(($(name_queries a.e2e.test) <= 4)) || fail "a.e2e.test: $(name_queries a.e2e.test) queries"
 }
 
+@test "udp hop: a name whose addresses --deny-dest refuses is looked up once; its datagrams are dropped and counted" {
+	start_names_dns --record denied.e2e.test=127.0.0.9
+	start_udp_echo
+	start_names_socksifyd --deny-dest 127.0.0.9/32
+	run hop burst --proxy "127.0.0.1:$SOCKSIFYD_PORT" --name denied.e2e.test --port "$UDP_PORT" \
+		--count 20 --wait 1
+	assert_success
+	assert_output "sent 20 got 0"
+	(($(name_queries denied.e2e.test) <= 2))
+	assert_session cmd=udp result=ok lookups=1 dropped=20 up=0
+}
+
 @test "udp hop: datagrams waiting for a name are queued up to a bound; the rest are dropped and counted" {
 	start_names_dns --record w.slow.e2e.test=127.0.0.1 --slow-suffix .slow.e2e.test --delay 1
 	start_udp_echo

@@ -320,7 +320,7 @@ srv_connect_start(struct srv_session *s)
 	socklen_t len;
 
 	if (s->target.type == WIRE_ATYP_NAME) {
-		struct srv_rjob *j = srv_rjob_new(0);
+		struct srv_rjob *j = srv_rjob_new();
 		int rc;
 
 		if (j == NULL) {

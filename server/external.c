@@ -71,3 +71,15 @@ srv_external_bind(int fd, int family, bool stream)
 	len = family == AF_INET ? sizeof(a->in) : sizeof(a->in6);
 	return bind(fd, &a->sa, len);
 }
+
+bool
+srv_external_has(int family)
+{
+	const struct srv_cfg *c = &srv_g.cfg;
+
+	/* Not srv_external_pick: asking must not move the turn on. */
+	for (size_t i = 0; i < c->nexternal; i++)
+		if (c->external[i].sa.sa_family == family)
+			return true;
+	return c->nexternal == 0;
+}

@@ -325,7 +325,7 @@ void
 srv_log_session(const struct srv_session *s, uint64_t now)
 {
 	char client[ADDR_STRLEN], target[ADDR_STRLEN], user[WIRE_USER_MAX + 1];
-	char line[1024];
+	char line[1024], udp[64] = "";
 	int n;
 
 	if (srv_verbosity < 0)
@@ -342,12 +342,17 @@ srv_log_session(const struct srv_session *s, uint64_t now)
 		put_clean(user, sizeof(user), s->user->name);
 	else
 		strcpy(user, "-");
+	if (s->udp != NULL) {
+		unsigned long lookups, dropped;
+		srv_udp_stats(s, &lookups, &dropped);
+		snprintf(udp, sizeof(udp), " lookups=%lu dropped=%lu", lookups, dropped);
+	}
 	n = snprintf(line, sizeof(line),
 	    "socksifyd: session client=%s user=%s cmd=%s proto=%s target=%s "
-	    "up=%llu down=%llu ms=%llu result=%s\n",
+	    "up=%llu down=%llu ms=%llu%s result=%s\n",
 	    client, user, cmd_name(s->cmd), proto_name(s->proto), target,
 	    (unsigned long long)s->bytes[0], (unsigned long long)s->bytes[1],
-	    (unsigned long long)(now - s->start_ms), srv_result_word(s->result));
+	    (unsigned long long)(now - s->start_ms), udp, srv_result_word(s->result));
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(line))

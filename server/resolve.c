@@ -81,13 +81,9 @@ static struct {
 } R = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 
 struct srv_rjob *
-srv_rjob_new(size_t extra)
+srv_rjob_new(void)
 {
-	struct srv_rjob *j = calloc(1, sizeof(*j) + extra);
-
-	if (j != NULL)
-		j->len = extra;
-	return j;
+	return calloc(1, sizeof(struct srv_rjob));
 }
 
 void
@@ -238,30 +234,39 @@ cache_get(const char *name, uint32_t hash, uint64_t now)
 	return e;
 }
 
-/* Keeps an answer: addresses for --dns-ttl, "no such name" for
- * --dns-negative-ttl.  Other failures (a name server that did not answer)
- * may be gone by the next try and are not kept. */
-static void
-cache_put(const char *name, uint32_t hash, int err, const union srv_sa *a, unsigned n)
+/* How long an answer is kept (ms): addresses for --dns-ttl, "no such
+ * name" for --dns-negative-ttl.  Other failures (a name server that did
+ * not answer) may be gone by the next try and are not kept (0), and
+ * nothing is with --dns-cache 0. */
+static unsigned
+answer_ttl(int err)
 {
-	unsigned ttl;
-	size_t nlen = strlen(name) + 1;
-	struct rcache *e, *old;
-
-	if (R.cache == NULL)
-		return;
+	if (srv_g.cfg.dns_cache == 0)
+		return 0;
 	if (err == 0)
-		ttl = srv_g.cfg.dns_ttl_ms;
-	else if (err == EAI_NONAME
+		return srv_g.cfg.dns_ttl_ms;
+	if (err == EAI_NONAME
 #ifdef EAI_NODATA
 	    || err == EAI_NODATA
 #endif
 	    )
-		ttl = srv_g.cfg.dns_neg_ttl_ms;
-	else
-		return;
-	if (ttl == 0)
-		return;
+		return srv_g.cfg.dns_neg_ttl_ms;
+	return 0;
+}
+
+/* Keeps an answer for answer_ttl(err); the time it expires, or 0 when it
+ * is not kept. */
+static uint64_t
+cache_put(const char *name, uint32_t hash, int err, const union srv_sa *a, unsigned n)
+{
+	unsigned ttl = answer_ttl(err);
+	size_t nlen = strlen(name) + 1;
+	struct rcache *e, *old;
+	uint64_t expire;
+
+	if (ttl == 0 || R.cache == NULL)
+		return 0;
+	expire = srv_clock_ms() + ttl;
 	if (err != 0)
 		n = 0;
 	if ((old = cache_find(name, hash)) != NULL)
@@ -270,8 +275,8 @@ cache_put(const char *name, uint32_t hash, int err, const union srv_sa *a, unsig
 		cache_drop(R.lru_tail);
 	e = malloc(sizeof(*e) + n * sizeof(e->a[0]) + nlen);
 	if (e == NULL)
-		return;
-	e->expire = srv_clock_ms() + ttl;
+		return expire;
+	e->expire = expire;
 	e->hash = hash;
 	e->err = err;
 	e->n = n;
@@ -281,6 +286,7 @@ cache_put(const char *name, uint32_t hash, int err, const union srv_sa *a, unsig
 	R.cache[hash & (R.cache_nb - 1)] = e;
 	lru_push(e);
 	R.cache_n++;
+	return expire;
 }
 
 /* ---- clients and their queues (R.lock held) ---- */
@@ -445,7 +451,7 @@ look_free(struct rlook *l)
 
 /* Hands every asker its own copy of the answer, on its own worker. */
 static void
-look_answer(struct rlook *l, int err, const union srv_sa *a, unsigned n)
+look_answer(struct rlook *l, int err, const union srv_sa *a, unsigned n, uint64_t expire)
 {
 	while (l->waiters != NULL) {
 		struct srv_rjob *j = l->waiters;
@@ -458,6 +464,7 @@ look_answer(struct rlook *l, int err, const union srv_sa *a, unsigned n)
 			continue;
 		}
 		j->err = err;
+		j->expire = expire;
 		if (err == 0 && (j->addrs = addrs_copy(a, n, j->port)) == NULL)
 			j->err = EAI_MEMORY;
 		wake = w->rdone == NULL;
@@ -482,6 +489,7 @@ resolve_worker(void *arg)
 		struct rlook *l = NULL;
 		bool live;
 		int err = EAI_NONAME;
+		uint64_t expire = 0;
 
 		while (!R.stop && (l = pick()) == NULL)
 			pthread_cond_wait(&R.cond, &R.lock);
@@ -499,13 +507,13 @@ resolve_worker(void *arg)
 				look_free(l);
 				break;
 			}
-			cache_put(l->name, l->hash, err, a, n);
+			expire = cache_put(l->name, l->hash, err, a, n);
 		}
 		look_unhash(l);
 		l->c->running--;
 		R.nrun--;
 		client_release(l->c);
-		look_answer(l, err, a, n);
+		look_answer(l, err, a, n, expire);
 		free(l);
 		/* The client may have another lookup that a thread waiting
 		 * for its share can take now. */
@@ -597,9 +605,13 @@ srv_resolve_submit(struct srv_rjob *j)
 	j->next = NULL;
 	j->w = srv_w;
 	j->addrs = NULL;
+	j->expire = 0;
 	/* An address written as a name needs no thread. */
 	if (lookup(j->name, AI_NUMERICHOST, a, &n) == 0) {
 		j->err = 0;
+		/* Kept as long as a looked-up name would be, no longer. */
+		if (answer_ttl(0) > 0)
+			j->expire = srv_w->loop.now + answer_ttl(0);
 		if ((j->addrs = addrs_copy(a, n, j->port)) == NULL)
 			j->err = EAI_MEMORY;
 		return 1;
@@ -611,6 +623,7 @@ srv_resolve_submit(struct srv_rjob *j)
 		goto busy;
 	if ((e = cache_get(j->name, hash, srv_w->loop.now)) != NULL) {
 		j->err = e->err;
+		j->expire = e->expire;
 		if (e->err == 0 && (j->addrs = addrs_copy(e->a, e->n, j->port)) == NULL)
 			j->err = EAI_MEMORY;
 		pthread_mutex_unlock(&R.lock);

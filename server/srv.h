@@ -134,6 +134,9 @@ void srv_conf_free(struct srv_conf_args *a);
 int srv_external_add(struct srv_cfg *cfg, const char *text);
 const union srv_sa *srv_external_pick(int family);
 int srv_external_bind(int fd, int family, bool stream);
+/* True when connections of family may leave: no --external was given, or
+ * one of that family was. */
+bool srv_external_has(int family);
 
 /* privs.c: become user name (its uid and gid, no other group) for good;
  * -1, with the reason logged, when that cannot be done. */
@@ -229,24 +232,26 @@ struct srv_rjob {
 	void *owner;                 /* NULL: cancelled, result is dropped */
 	struct srv_worker *w;        /* whose loop gets the result */
 	int err;                     /* getaddrinfo's code, 0 on success */
+	uint64_t expire;             /* the answer holds until then (ms); 0: only now */
 	struct srv_addrs *addrs;     /* on success: at least one address */
-	struct srv_rjob *onext;      /* the owner's list of its jobs */
 	union srv_sa client;         /* who asked: its share of the resolver */
 	uint16_t port;
 	char name[WIRE_NAME_MAX + 1];
-	size_t len;                  /* extra bytes carried along (UDP payload) */
-	uint8_t data[];
 };
 
 struct srv_worker;
-struct srv_rjob *srv_rjob_new(size_t extra);
+struct srv_rjob *srv_rjob_new(void);
 void srv_rjob_free(struct srv_rjob *j);
 /* Starts the threads; the cache is sized and timed from srv_g.cfg. */
 int srv_resolve_init(unsigned threads, unsigned max_queue);
 /* Looks j->name up for this thread's worker.  1: answered at once (a
- * numeric name or the cache; j->err and j->addrs are set and done is not
- * called), 0: queued (done is called later on this thread), -1 with errno
- * EAGAIN when the queue is full or j->client has its share of it. */
+ * numeric name or the cache; j->err, j->addrs and j->expire are set and
+ * done is not called), 0: queued (done is called later on this thread,
+ * with the same fields set), -1 with errno EAGAIN when the queue is full
+ * or j->client has its share of it.  j->expire is when the answer stops
+ * holding: what the cache would keep it for (--dns-ttl for addresses,
+ * --dns-negative-ttl for "no such name"), 0 for an answer it would not
+ * keep. */
 int srv_resolve_submit(struct srv_rjob *j);
 /* No lookup queued, running, or answered and not yet delivered to w: what
  * a test that steps the loop waits for. */
@@ -490,6 +495,35 @@ void srv_udp_client_event(struct srv_session *s);
 void srv_udp_again(struct srv_session *s);
 void srv_udp_close(struct srv_session *s);
 void srv_udp_free(struct srv_session *s);
+/* Sends a payload to dst (an IPv4 or IPv6 address with its port) from the
+ * association's outgoing socket of dst's family, made when first needed
+ * and bound to an --external address of that family; a datagram the rules
+ * refuse or that cannot be sent is dropped and counted. */
+void srv_udp_send_out(struct srv_udp *u, const union srv_sa *dst, const uint8_t *p,
+    size_t len);
+/* For the session line, once srv_udp_close ran: names the association
+ * asked the resolver for, and client datagrams it did not send on. */
+void srv_udp_stats(const struct srv_session *s, unsigned long *lookups,
+    unsigned long *dropped);
+
+/* udp_names.c: datagrams to names, for one association: a cache of the
+ * last few answers, kept as long as the resolver says they hold, and a
+ * few lookups at once in client's share of the resolver, with a bounded
+ * queue of the datagrams waiting for them (beyond it they are dropped and
+ * counted).  Nothing waits in the event loop. */
+struct srv_udp_names;
+/* NULL when out of memory; client is the address whose share of the
+ * resolver the lookups take. */
+struct srv_udp_names *srv_udp_names_new(struct srv_udp *u, const union srv_sa *client);
+/* Sends, holds or drops a payload for a name destination (a->type is
+ * WIRE_ATYP_NAME). */
+void srv_udp_names_send(struct srv_udp_names *n, const struct wire_addr *a,
+    const uint8_t *p, size_t len);
+/* The association ends: cancels its lookups, drops what waits for them,
+ * adds its counts to *lookups and *dropped (the datagrams that were
+ * waiting included) and frees n. */
+void srv_udp_names_end(struct srv_udp_names *n, unsigned long *lookups,
+    unsigned long *dropped);
 
 /* limits.c: brakes on hostile clients, counted per client address
  * (IPv4 address or IPv6 /64) in one fixed table shared by every loop. */

@@ -1,7 +1,9 @@
 /* udp.c: UDP ASSOCIATE: one relay socket per association, facing the
  * client on the address its TCP connection came in on, and one outgoing
- * socket per address family, made when first needed.  The association
- * lives as long as the client's TCP connection. */
+ * socket per address family, made when first needed and bound to the
+ * --external address of its family.  Datagrams to names go through
+ * udp_names.c.  The association lives as long as the client's TCP
+ * connection. */
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <netdb.h>
@@ -16,8 +18,6 @@
 
 #define UDP_HDR_ROOM 24          /* RSV FRAG ATYP, 16-byte address, port */
 #define UDP_BATCH 64             /* datagrams per socket per wake-up */
-#define UDP_MAX_JOBS 16          /* name lookups waiting per association */
-#define UDP_CACHE_MS 60000
 
 enum { UDP_CLIENT, UDP_OUT4, UDP_OUT6, UDP_NSOCK };
 
@@ -32,11 +32,9 @@ struct srv_udp {
 	struct udp_sock sk[UDP_NSOCK];
 	union srv_sa client;      /* where datagrams must come from */
 	bool pinned;              /* client's port known */
-	struct srv_rjob *jobs;
-	unsigned njobs;
-	char cname[WIRE_NAME_MAX + 1];   /* the last name looked up */
-	union srv_sa caddr;
-	uint64_t cexpire;
+	struct srv_udp_names *names;     /* made for the first name */
+	unsigned long lookups;    /* names asked for (from udp_names.c) */
+	unsigned long dropped;    /* client datagrams not sent on */
 };
 
 static socklen_t
@@ -60,112 +58,49 @@ sa_set_port(union srv_sa *a, uint16_t port)
 		a->in6.sin6_port = htons(port);
 }
 
-/* Sends a payload to a destination through the socket of its family. */
-static void
-udp_send_out(struct srv_udp *u, const union srv_sa *dst, const uint8_t *p, size_t len)
+/* The outgoing socket of a family leaves from an --external address of
+ * that family, like CONNECT's connections; without -e, from wherever the
+ * kernel routes. */
+void
+srv_udp_send_out(struct srv_udp *u, const union srv_sa *dst, const uint8_t *p, size_t len)
 {
 	int idx = dst->sa.sa_family == AF_INET ? UDP_OUT4 : UDP_OUT6;
 	struct udp_sock *k = &u->sk[idx];
 
 	if (!srv_acl_dest_ok(srv_w->rules, &dst->sa)) {
 		SRV_DEBUG("udp: destination not allowed");
-		return;
+		goto drop;
 	}
 	if (k->fd < 0) {
 		int one = 1;
+		if (!srv_external_has(dst->sa.sa_family)) {
+			SRV_DEBUG("udp: no --external address of the destination's family");
+			goto drop;
+		}
 		k->fd = socket(dst->sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (k->fd < 0)
-			return;
+			goto drop;
 		if (idx == UDP_OUT6)
 			setsockopt(k->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 		if (srv_external_bind(k->fd, dst->sa.sa_family, false) != 0) {
 			SRV_DEBUG("udp: --external: %s", strerror(errno));
-			close(k->fd);
-			k->fd = -1;
-			return;
+			goto drop_sock;
 		}
-		if (srv_loop_add(&srv_w->loop, k->fd, EPOLLIN | EPOLLET, &k->ev) != 0) {
-			close(k->fd);
-			k->fd = -1;
-			return;
-		}
+		if (srv_loop_add(&srv_w->loop, k->fd, EPOLLIN | EPOLLET, &k->ev) != 0)
+			goto drop_sock;
 	}
 	if (sendto(k->fd, p, len, 0, &dst->sa, sa_len(dst)) < 0) {
 		SRV_DEBUG("udp: sendto: %s", strerror(errno));
-		return;
+		goto drop;
 	}
 	u->s->bytes[0] += len;
 	u->s->last_ms = srv_w->loop.now;
-}
-
-static void
-udp_job_unlink(struct srv_udp *u, struct srv_rjob *j)
-{
-	for (struct srv_rjob **pp = &u->jobs; *pp != NULL; pp = &(*pp)->onext) {
-		if (*pp == j) {
-			*pp = j->onext;
-			u->njobs--;
-			return;
-		}
-	}
-}
-
-static void
-udp_resolved(struct srv_rjob *j)
-{
-	struct srv_udp *u = j->owner;
-	unsigned i = 0;
-
-	udp_job_unlink(u, j);
-	for (; j->err == 0 && i < j->addrs->n; i++) {
-		if (!srv_acl_dest_ok(srv_w->rules, &j->addrs->a[i].sa))
-			continue;
-		u->caddr = j->addrs->a[i];
-		strcpy(u->cname, j->name);
-		u->cexpire = srv_w->loop.now + UDP_CACHE_MS;
-		udp_send_out(u, &u->caddr, j->data, j->len);
-		break;
-	}
-	if (j->err != 0 || i == j->addrs->n)
-		SRV_DEBUG("udp: cannot resolve %s", j->name);
-	srv_rjob_free(j);
-}
-
-static void
-udp_to_name(struct srv_udp *u, const struct wire_addr *a, const uint8_t *p, size_t len)
-{
-	struct srv_rjob *j;
-	int rc;
-
-	if (u->cexpire > srv_w->loop.now && strcmp(u->cname, a->u.name) == 0) {
-		union srv_sa dst = u->caddr;
-		sa_set_port(&dst, a->port);
-		udp_send_out(u, &dst, p, len);
-		return;
-	}
-	if (u->njobs >= UDP_MAX_JOBS)
-		return;
-	j = srv_rjob_new(len);
-	if (j == NULL)
-		return;
-	memcpy(j->data, p, len);
-	j->done = udp_resolved;
-	j->owner = u;
-	j->client = u->s->peer;
-	j->port = a->port;
-	memcpy(j->name, a->u.name, (size_t)a->name_len + 1);
-	rc = srv_resolve_submit(j);
-	if (rc < 0) {
-		srv_rjob_free(j);
-		return;
-	}
-	if (rc > 0) {
-		udp_resolved(j);
-		return;
-	}
-	j->onext = u->jobs;
-	u->jobs = j;
-	u->njobs++;
+	return;
+drop_sock:
+	close(k->fd);
+	k->fd = -1;
+drop:
+	u->dropped++;
 }
 
 /* A datagram from the client: check where it came from, unwrap, send. */
@@ -182,11 +117,14 @@ udp_from_client(struct srv_udp *u, const union srv_sa *src, size_t n)
 		return;
 	if (wire_dec_socks5_udp(srv_w->scratch, n, &h, &used, &why) != WIRE_OK) {
 		SRV_DEBUG("udp: %s", why);
+		u->dropped++;
 		return;
 	}
 	/* Fragments are not reassembled: RFC 1928 lets a server drop them. */
-	if (h.frag != 0)
+	if (h.frag != 0) {
+		u->dropped++;
 		return;
+	}
 	if (!u->pinned) {
 		/* The first datagram tells the client's real port (behind NAT
 		 * it is not the one the client could name). */
@@ -194,14 +132,19 @@ udp_from_client(struct srv_udp *u, const union srv_sa *src, size_t n)
 		u->pinned = true;
 	}
 	if (h.addr.type == WIRE_ATYP_NAME) {
-		udp_to_name(u, &h.addr, srv_w->scratch + used, n - used);
+		if (u->names == NULL)
+			u->names = srv_udp_names_new(u, &u->s->peer);
+		if (u->names != NULL)
+			srv_udp_names_send(u->names, &h.addr, srv_w->scratch + used, n - used);
+		else
+			u->dropped++;
 	} else {
 		struct sockaddr_storage ss;
 		socklen_t len;
 		union srv_sa dst;
 		addr_sockaddr_from_wire(&ss, &len, &h.addr);
 		memcpy(&dst, &ss, len);
-		udp_send_out(u, &dst, srv_w->scratch + used, n - used);
+		srv_udp_send_out(u, &dst, srv_w->scratch + used, n - used);
 	}
 }
 
@@ -362,17 +305,24 @@ srv_udp_close(struct srv_session *s)
 
 	if (u == NULL)
 		return;
-	while (u->jobs != NULL) {
-		struct srv_rjob *j = u->jobs;
-		u->jobs = j->onext;
-		srv_resolve_cancel(j);
+	if (u->names != NULL) {
+		srv_udp_names_end(u->names, &u->lookups, &u->dropped);
+		u->names = NULL;
 	}
-	u->njobs = 0;
 	for (int i = 0; i < UDP_NSOCK; i++) {
 		if (u->sk[i].fd >= 0)
 			close(u->sk[i].fd);
 		u->sk[i].fd = -1;
 	}
+}
+
+void
+srv_udp_stats(const struct srv_session *s, unsigned long *lookups, unsigned long *dropped)
+{
+	const struct srv_udp *u = s->udp;
+
+	*lookups = u->lookups;
+	*dropped = u->dropped;
 }
 
 void

@@ -22,7 +22,7 @@ static const struct addr_cidr default_direct[] = {
 enum cfg_key {
 	KEY_CHAIN, KEY_CHAIN_LEN, KEY_PROXY, KEY_DIRECT, KEY_DENY,
 	KEY_CONNECT_TIMEOUT, KEY_HANDSHAKE_TIMEOUT, KEY_LOG, KEY_LOG_FILE,
-	KEY_UDP, KEY_DNS, KEY_FAKE_IPV4, KEY_FAKE_IPV6, KEY_DNS_CACHE_SIZE, KEY_PIPELINE,
+	KEY_UDP, KEY_DNS, KEY_FAKE_IPV4, KEY_FAKE_IPV6, KEY_DNS_CACHE_SIZE, KEY_PIPELINE, KEY_BIND,
 	KEY_COUNT
 };
 
@@ -45,6 +45,7 @@ static const struct {
 	[KEY_FAKE_IPV6] = { "fake_ipv6", false },
 	[KEY_DNS_CACHE_SIZE] = { "dns_cache_size", false },
 	[KEY_PIPELINE] = { "pipeline", false },
+	[KEY_BIND] = { "bind", false },
 };
 
 /* Stand-in ranges nothing routes: 240.0.0.0/8 is reserved ("future use")
@@ -337,6 +338,16 @@ set_key(struct cfg_parser *p, enum cfg_key k, const char *v, bool *direct_none)
 			c->pipeline = false;
 		else
 			return cfg_perr(p, "pipeline: '%s' is not yes or no", v);
+		return 0;
+	case KEY_BIND:
+		if (strcmp(v, "auto") == 0)
+			c->bind = CFG_BIND_AUTO;
+		else if (strcmp(v, "chain") == 0)
+			c->bind = CFG_BIND_CHAIN;
+		else if (strcmp(v, "local") == 0)
+			c->bind = CFG_BIND_LOCAL;
+		else
+			return cfg_perr(p, "bind: '%s' is not auto, chain or local", v);
 		return 0;
 	case KEY_COUNT:
 		break;

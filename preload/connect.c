@@ -13,9 +13,10 @@
 
 #include "lib.h"
 
-/* What getsockname answers for a socket that was swapped for one of
- * another family: the last hop's bound address, in the program's family
- * when it can be said in it, else the unspecified address. */
+/* What getsockname answers for a proxied connection: the last hop's bound
+ * address (where the destination sees the connection come from), in the
+ * program's family when it can be said in it, else the unspecified
+ * address. */
 static socklen_t
 local_name(struct sockaddr_in6 *out, int family, const struct wire_addr *bnd)
 {
@@ -68,6 +69,31 @@ log_refused(enum cfg_log level, const struct sockaddr *sa, const char *why)
 	log_msg(level, "connect %s %s", addr_format_sa(dname, sizeof(dname), sa), why);
 }
 
+/* The reply's BND, or the last hop's own address when the reply says
+ * "all zeros" (or HTTP, which says nothing): a program puts this in an FTP
+ * PORT command, so it must be where the far side can reach the hop. */
+static struct wire_addr
+reported_bnd(const struct cfg *cfg, const struct chain *c, const struct sock_rec *rec)
+{
+	static const uint8_t zero[16];
+	struct wire_addr w = *chain_bound(c);
+	const struct wire_addr *hop;
+	bool empty = w.type == 0 ||
+	    (w.type == WIRE_ATYP_IPV4 && memcmp(w.u.ip4, zero, 4) == 0) ||
+	    (w.type == WIRE_ATYP_IPV6 && memcmp(w.u.ip6, zero, 16) == 0);
+
+	if (!empty || rec->nhops == 0)
+		return w;
+	hop = &cfg->proxies[rec->hops[rec->nhops - 1]].addr;
+	if (hop->type == WIRE_ATYP_IPV4 || hop->type == WIRE_ATYP_IPV6) {
+		uint16_t port = w.port;
+
+		w = *hop;
+		w.port = port;
+	}
+	return w;
+}
+
 static int
 install(void *arg, int fd)
 {
@@ -81,13 +107,19 @@ proxy(int fd, const struct cfg *cfg, struct dest *d, const struct sockaddr *sa,
 {
 	struct sock_rec rec;
 	struct sfy_fail f;
+	struct wire_addr bnd;
 	struct chain *c;
 	int tracked, rc = -1, e;
 
 	if (sock_flagged(fd) && sock_get(fd, &rec)) {
-		/* Still the socket we connected: it is connected. */
-		errno = EISCONN;
-		return -1;
+		if (rec.kind != SOCK_KIND_LISTEN || rec.lstate != LISTEN_BOUND) {
+			/* Still the socket we connected: it is connected. */
+			errno = EISCONN;
+			return -1;
+		}
+		/* Bound (only noted, see listen.c) and now connected: the
+		 * address was a wildcard, or a hop's, no source to keep. */
+		sock_forget(fd);
 	}
 	tracked = sock_begin(fd);
 	if (tracked < 0)
@@ -107,7 +139,8 @@ proxy(int fd, const struct cfg *cfg, struct dest *d, const struct sockaddr *sa,
 	rec.nhops = (uint8_t)chain_path(c, rec.hops);
 	rec.peerlen = len < sizeof(rec.peer) ? len : sizeof(rec.peer);
 	memcpy(&rec.peer, sa, rec.peerlen);
-	rec.locallen = local_name(&rec.local, sa->sa_family, chain_bound(c));
+	bnd = reported_bnd(cfg, c, &rec);
+	rec.locallen = local_name(&rec.local, sa->sa_family, &bnd);
 	rec.pin = d->pin;
 	if (sock_end(fd, tracked, tracked > 0 ? &rec : NULL, install, c) != 0) {
 		e = errno;
@@ -115,6 +148,7 @@ proxy(int fd, const struct cfg *cfg, struct dest *d, const struct sockaddr *sa,
 	}
 	if (tracked > 0)
 		d->pin = NULL; /* the record holds it now */
+	sfy_note_proxied(&d->wire, (const struct sockaddr *)&rec.local);
 	rc = 0;
 	e = 0;
 	if (log_enabled(CFG_LOG_INFO))

@@ -108,15 +108,24 @@ getpeername(int fd, __SOCKADDR_ARG addr, socklen_t *len)
 	return real_getpeername(fd, sa, len);
 }
 
-/* A socket swapped for one of another family answers as the one the
- * program made. */
+/* A proxied connection answers with the last hop's address (where the
+ * destination sees it come from), a listener through the chain with where
+ * its peer is to come, both in the family of the socket the program made.
+ * A kernel binds port 0 at once; a listener through the chain learns its
+ * port from the BIND, so asking for it starts the BIND. */
 SFY_EXPORT int
 getsockname(int fd, __SOCKADDR_ARG addr, socklen_t *len)
 {
 	struct sockaddr *sa = addr.__sockaddr__;
 	struct sock_rec r;
 
-	if (sa != NULL && len != NULL && sock_flagged(fd) && sock_get(fd, &r) && r.swapped) {
+	if (sa != NULL && len != NULL && sock_flagged(fd) && sock_get(fd, &r) &&
+	    (r.kind == SOCK_KIND_TCP || r.kind == SOCK_KIND_LISTEN)) {
+		/* A program asks where it is bound to tell a peer (an FTP
+		 * client, before listen): the BIND starts now. */
+		if (r.kind == SOCK_KIND_LISTEN && r.lstate == LISTEN_BOUND &&
+		    (sfy_listen(fd) != 0 || !sock_get(fd, &r)))
+			return -1;
 		memcpy(sa, &r.local, *len < r.locallen ? *len : r.locallen);
 		*len = r.locallen;
 		return 0;

@@ -39,17 +39,27 @@ enum sock_kind {
 	SOCK_KIND_NONE = 0,
 	SOCK_KIND_TCP,       /* TCP through the chain */
 	SOCK_KIND_UDP,       /* a UDP association (room for it) */
-	SOCK_KIND_LISTEN,    /* a BIND listener (room for it) */
+	SOCK_KIND_LISTEN,    /* a listener through the chain (SOCKS BIND) */
+};
+/* Where a SOCK_KIND_LISTEN socket is. */
+enum listen_state {
+	LISTEN_BOUND = 0,    /* bind() noted, nothing asked yet */
+	LISTEN_WAITING,      /* BIND's first reply in: waiting for the peer */
+	LISTEN_IDLE,         /* the peer was accepted: the next accept asks again */
 };
 struct sock_rec {
 	uint8_t kind;                 /* enum sock_kind */
 	uint8_t family;               /* of the socket the program made */
 	uint8_t swapped;              /* a socket of another family stands in */
 	uint8_t nhops;
+	uint8_t lstate;               /* enum listen_state (SOCK_KIND_LISTEN) */
 	uint8_t hops[CFG_MAX_PROXIES]; /* config indexes, first hop first */
 	socklen_t peerlen, locallen;
 	struct sockaddr_in6 peer;     /* what the program connected to */
-	struct sockaddr_in6 local;    /* what getsockname answers (swapped) */
+	struct sockaddr_in6 local;    /* what getsockname answers: the last
+	                               * hop's address (BND) for a proxied
+	                               * connection, where the peer is to come
+	                               * for a listener */
 	void *pin;                    /* the peer's stand-in name, pinned */
 	ino_t ino;                    /* the socket, to notice a stale record */
 	dev_t dev;
@@ -116,5 +126,19 @@ int sfy_fastopen(int fd, const struct sockaddr *sa, socklen_t len);
  * errno EACCES when udp = refuse (or a deny rule) forbids it, or when there
  * is no usable configuration. */
 int sfy_udp_check(int fd, const struct sockaddr *sa, socklen_t len);
+
+/* ---- listen.c: listeners through the chain (SOCKS BIND) ----
+ * fd is a TCP socket (hooks checked) and sa an IPv4 or IPv6 address of
+ * full length.  sfy_bind: 1 to let the kernel bind, 0 when the address is
+ * kept for a BIND through the chain, -1 with errno. */
+int sfy_bind(int fd, const struct sockaddr *sa, socklen_t len);
+/* 1 when fd is not ours (the kernel's listen), 0 when the BIND is up,
+ * -1 with errno (the hop's failure; EOPNOTSUPP when a hop cannot BIND). */
+int sfy_listen(int fd);
+/* The accepted fd, -1 with errno, or -2 when fd is not ours. */
+int sfy_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags);
+/* connect.c tells of each proxied connection: its destination (the peer
+ * a BIND expects) and the local name getsockname reports for it. */
+void sfy_note_proxied(const struct wire_addr *peer, const struct sockaddr *local);
 
 #endif

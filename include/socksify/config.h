@@ -40,6 +40,8 @@ enum cfg_log {
 };
 
 enum cfg_udp { CFG_UDP_DIRECT = 0, CFG_UDP_REFUSE };
+/* Which listening sockets go through the chain (SOCKS BIND). */
+enum cfg_bind { CFG_BIND_AUTO = 0, CFG_BIND_CHAIN, CFG_BIND_LOCAL };
 enum cfg_dns { CFG_DNS_LOCAL = 0, CFG_DNS_REMOTE };
 
 enum cfg_format { CFG_FORMAT_SOCKSIFY = 0, CFG_FORMAT_PROXYCHAINS };
@@ -72,6 +74,7 @@ struct cfg {
 	/* The SOCKS5 greeting goes in one write with the request, to the last
 	 * hop of a strict chain, when it needs no login. */
 	bool pipeline;
+	enum cfg_bind bind;
 };
 
 /* Fills c with the defaults: strict chain, no proxies, direct 127.0.0.0/8

@@ -80,6 +80,7 @@ test_defaults(void)
 	CHECK_EQ_INT(c.fake_ipv6.addr[1], 0x00);
 	CHECK_EQ_INT(c.dns_cache_size, CFG_DNS_CACHE_DEFAULT);
 	CHECK(!c.pipeline);
+	CHECK_EQ_INT(c.bind, CFG_BIND_AUTO);
 	CHECK_STR(c.log_file, "");
 	CHECK(!c.direct_set);
 	n = cfg_direct_rules(&c, &d);
@@ -114,8 +115,10 @@ test_every_key(void)
 	     "fake_ipv4 = 10.128.0.0/9\n"
 	     "fake_ipv6 = fd00:5::/96\n"
 	     "dns_cache_size = 1000\n"
-	     "pipeline = yes\n");
+	     "pipeline = yes\n"
+	     "bind = chain\n");
 	CHECK(c.pipeline);
+	CHECK_EQ_INT(c.bind, CFG_BIND_CHAIN);
 	CHECK_EQ_INT(c.format, CFG_FORMAT_SOCKSIFY);
 	CHECK_EQ_INT(c.chain, CFG_CHAIN_DYNAMIC);
 	CHECK_EQ_INT(c.chain_len, 2);
@@ -212,6 +215,7 @@ test_errors(void)
 	BAD("fake_ipv6 = fd00::/120\n", 1, "too small");
 	BAD("dns_cache_size = 0\n", 1, "dns_cache_size");
 	BAD("pipeline = maybe\n", 1, "pipeline: 'maybe' is not yes or no");
+	BAD("bind = remote\n", 1, "bind: 'remote' is not auto, chain or local");
 	BAD("dns_cache_size = lots\n", 1, "dns_cache_size");
 	BAD("dns_cache_size = 99999999999\n", 1, "dns_cache_size");
 	BAD("# a\nproxy = ftp://127.0.0.1:21\n", 2, "proxy");

@@ -148,7 +148,8 @@ proxy(int fd, const struct cfg *cfg, struct dest *d, const struct sockaddr *sa,
 	}
 	if (tracked > 0)
 		d->pin = NULL; /* the record holds it now */
-	sfy_note_proxied(&d->wire, (const struct sockaddr *)&rec.local);
+	if (tracked > 0) /* not from a process sharing its parent's memory */
+		sfy_note_proxied(&d->wire, (const struct sockaddr *)&rec.local);
 	rc = 0;
 	e = 0;
 	if (log_enabled(CFG_LOG_INFO))

@@ -40,9 +40,22 @@
  * that binds to one (to put it in an FTP PORT command) means the chain. */
 #define LOCAL_NAMES 16
 static pthread_mutex_t peer_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t peer_once = PTHREAD_ONCE_INIT;
 static struct wire_addr last_peer;
 static struct wire_addr locals[LOCAL_NAMES];
 static unsigned nlocal;
+
+/* A child forked while another thread held the lock gets it free. */
+static void peer_prepare(void) { pthread_mutex_lock(&peer_lock); }
+static void peer_release(void) { pthread_mutex_unlock(&peer_lock); }
+static void peer_init(void) { (void)pthread_atfork(peer_prepare, peer_release, peer_release); }
+
+static void
+peer_lock_take(void)
+{
+	(void)pthread_once(&peer_once, peer_init);
+	pthread_mutex_lock(&peer_lock);
+}
 
 void
 sfy_note_proxied(const struct wire_addr *peer, const struct sockaddr *local)
@@ -50,7 +63,7 @@ sfy_note_proxied(const struct wire_addr *peer, const struct sockaddr *local)
 	struct wire_addr l;
 	bool have = addr_wire_from_sockaddr(&l, local) == 0;
 
-	pthread_mutex_lock(&peer_lock);
+	peer_lock_take();
 	last_peer = *peer;
 	if (have) {
 		l.port = 0;
@@ -68,7 +81,7 @@ is_proxied_local(const struct sockaddr *sa)
 	if (addr_wire_from_sockaddr(&w, sa) != 0)
 		return false;
 	w.port = 0;
-	pthread_mutex_lock(&peer_lock);
+	peer_lock_take();
 	for (unsigned i = 0; i < LOCAL_NAMES && i < nlocal && !found; i++)
 		found = memcmp(&locals[i], &w, sizeof(w)) == 0;
 	pthread_mutex_unlock(&peer_lock);
@@ -121,7 +134,7 @@ expected_peer(int family)
 {
 	struct wire_addr w;
 
-	pthread_mutex_lock(&peer_lock);
+	peer_lock_take();
 	w = last_peer;
 	pthread_mutex_unlock(&peer_lock);
 	if (w.type == 0) {
@@ -190,13 +203,19 @@ sfy_bind(int fd, const struct sockaddr *sa, socklen_t len)
 	tracked = sock_begin(fd);
 	if (tracked < 0)
 		return -1;
+	if (tracked == 0) {
+		/* A process sharing its parent's memory records nothing: the
+		 * kernel binds, as without us. */
+		(void)sock_end(fd, tracked, NULL, NULL, NULL);
+		return 1;
+	}
 	memset(&rec, 0, sizeof(rec));
 	rec.kind = SOCK_KIND_LISTEN;
 	rec.lstate = LISTEN_BOUND;
 	rec.family = (uint8_t)sa->sa_family;
 	rec.locallen = len < sizeof(rec.local) ? len : sizeof(rec.local);
 	memcpy(&rec.local, sa, rec.locallen);
-	if (sock_end(fd, tracked, tracked > 0 ? &rec : NULL, NULL, NULL) != 0)
+	if (sock_end(fd, tracked, &rec, NULL, NULL) != 0)
 		return -1;
 	if (log_enabled(CFG_LOG_DEBUG)) {
 		char a[ADDR_STRLEN];

@@ -132,8 +132,9 @@ int sfy_udp_check(int fd, const struct sockaddr *sa, socklen_t len);
  * full length.  sfy_bind: 1 to let the kernel bind, 0 when the address is
  * kept for a BIND through the chain, -1 with errno. */
 int sfy_bind(int fd, const struct sockaddr *sa, socklen_t len);
-/* 1 when fd is not ours (the kernel's listen), 0 when the BIND is up,
- * -1 with errno (the hop's failure; EOPNOTSUPP when a hop cannot BIND). */
+/* 1 when fd is not ours (the kernel's listen), 0 when the BIND is up
+ * (started now for a listener only bound), -1 with errno (the hop's
+ * failure; EOPNOTSUPP when a hop cannot BIND). */
 int sfy_listen(int fd);
 /* The accepted fd, -1 with errno, or -2 when fd is not ours. */
 int sfy_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags);

@@ -16,8 +16,10 @@
  * listener turns readable, so poll, epoll and select need nothing of us.
  * accept() reads that reply and hands the socket over as the accepted
  * connection, tunnel and all; the listener's number gets a fresh socket
- * and the next accept() asks for a new BIND (an epoll registration of the
- * listener does not survive that, see socksify.conf(5)).  Closing the
+ * and the next accept() asks for a new BIND (a non-blocking one says
+ * EAGAIN once it is up, and getsockname() then names the new address; an
+ * epoll registration of the listener does not survive the swap, see
+ * socksify.conf(5)).  Closing the
  * listener closes the connection to the first hop, which ends the BIND.
  */
 #include <sys/socket.h>
@@ -311,7 +313,7 @@ sfy_listen(int fd)
 	if (!sock_flagged(fd) || !sock_get(fd, &rec) || rec.kind != SOCK_KIND_LISTEN)
 		return 1;
 	if (rec.lstate != LISTEN_BOUND)
-		return 0; /* listening already: a new backlog changes nothing */
+		return 0; /* listening already (or the next accept asks again) */
 	cfg = env_cfg(&ok);
 	if (!ok) {
 		env_report_error();
@@ -385,13 +387,17 @@ second_reply(int fd, const struct cfg *cfg, const struct sock_rec *rec, bool non
 /* Puts a fresh socket of the listener's family at fd, recorded as a
  * listener whose next accept asks for a new BIND. */
 static int
-renew_listener(int fd, const struct sock_rec *old)
+renew_listener(int fd, const struct sock_rec *old, int flags)
 {
 	struct sock_rec rec = *old;
 	int s = socket(old->family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP), tracked, e;
 
 	if (s < 0)
 		return -1;
+	/* The file status flags (O_NONBLOCK) were the listener's file's:
+	 * the program set them and expects to find them. */
+	if (flags >= 0)
+		(void)real_fcntl(s, F_SETFL, flags);
 	tracked = sock_begin(fd);
 	if (tracked < 0) {
 		e = errno;
@@ -401,7 +407,7 @@ renew_listener(int fd, const struct sock_rec *old)
 	}
 	rec.lstate = LISTEN_IDLE;
 	rec.nhops = 0;
-	/* The descriptor flags stay the listener's; O_NONBLOCK too. */
+	/* The descriptor flag (close-on-exec) stays the listener's. */
 	if (real_dup3(s, fd, (real_fcntl(fd, F_GETFD, 0) & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
 		e = errno;
 		(void)sock_end(fd, tracked, NULL, NULL, NULL);
@@ -448,7 +454,7 @@ sfy_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 			/* The BIND is over (refused, or the hop closed):
 			 * the next accept asks for a new one. */
 			e = errno;
-			(void)renew_listener(fd, &rec);
+			(void)renew_listener(fd, &rec, fl);
 			errno = e;
 		}
 		return -1;
@@ -458,7 +464,7 @@ sfy_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 	nfd = real_fcntl(fd, (flags & SOCK_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
 	if (nfd < 0)
 		return -1;
-	if (renew_listener(fd, &rec) != 0) {
+	if (renew_listener(fd, &rec, fl) != 0) {
 		e = errno;
 		real_close(nfd);
 		errno = e;

@@ -207,3 +207,128 @@ s.close()
 	assert_output "$(cat "$root/index.html")"
 	refute_session cmd=bind
 }
+
+# py_listener ADDR_FILE... : under the launcher, a non-blocking Python
+# listener bound to 0.0.0.0 port ${LISTEN_PORT:-0} after a control
+# connection to the echo server.  For each ADDR_FILE: after the first, an
+# accept that finds no peer (it asks for the next BIND), then getsockname
+# written there, a wait (20 s at most) until the listener is readable, one
+# accepted peer sent "from-acceptor" and its line read.
+py_listener() {
+	sfy "$PYTHON" -c '
+import os, select, socket, sys
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+l = socket.socket()
+l.bind(("0.0.0.0", int(sys.argv[2])))
+l.listen(1)
+l.setblocking(False)
+for i, path in enumerate(sys.argv[3:]):
+    if i > 0:
+        try:
+            l.accept()
+            sys.exit("a peer before the address was given")
+        except BlockingIOError:
+            pass
+    ip, port = l.getsockname()
+    print("listening %s:%d" % (ip, port), flush=True)
+    with open(path + ".tmp", "w") as f:
+        f.write("%s %d\n" % (ip, port))
+    os.rename(path + ".tmp", path)
+    if not select.select([l], [], [], 20)[0]:
+        sys.exit("no peer within 20 s")
+    a, peer = l.accept()
+    print("accepted from %s:%d" % peer, flush=True)
+    a.settimeout(10)
+    a.sendall(b"from-acceptor\n")
+    print("read %r" % a.recv(100), flush=True)
+    a.close()
+l.close()
+c.close()
+' "$ECHO_PORT" "${LISTEN_PORT:-0}" "$@"
+}
+
+@test "listener: a second accept on the same listener asks for a new BIND, and getsockname names its address" {
+	start_socksifyd
+	start_echo_server
+	sfy_conf "proxy = socks5://127.0.0.1:$SOCKSIFYD_PORT"
+	start_bg peer1 bind_peer "$E2E_TMP/a1"
+	local p1=$BG_PID l1=$BG_LOG
+	start_bg peer2 bind_peer "$E2E_TMP/a2"
+	run py_listener "$E2E_TMP/a1" "$E2E_TMP/a2"
+	assert_success
+	assert_equal "$(grep -c '^accepted from 127.0.0.1:' <<<"$output")" 2
+	assert_equal "$(grep -c "^read b'from-peer" <<<"$output")" 2
+	# Two listening addresses, two BINDs at socksifyd.
+	assert_equal "$(grep '^listening ' <<<"$output" | sort -u | wc -l)" 2
+	run grep -c 'cmd=bind.*result=ok' "$SOCKSIFYD_LOG"
+	assert_output 2
+}
+
+@test "listener: closing the listener before a peer comes ends the BIND at the proxy" {
+	start_socksifyd
+	start_echo_server
+	sfy_conf "proxy = socks5://127.0.0.1:$SOCKSIFYD_PORT"
+	run sfy "$PYTHON" -c '
+import socket, sys, time
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+l = socket.socket()
+l.bind(("0.0.0.0", 0))
+l.listen(1)
+print("listening %s:%d" % l.getsockname(), flush=True)
+l.close()
+time.sleep(1)
+' "$ECHO_PORT"
+	assert_success
+	local port
+	port="$(sed -n 's/^listening 127\.0\.0\.1:\([0-9]*\)$/\1/p' <<<"$output")"
+	[[ -n "$port" ]] || fail "no listening address: $output"
+	wait_for_log "$SOCKSIFYD_LOG" 'cmd=bind.*result=closed' 5 ||
+		fail "no closed BIND session: $(cat "$SOCKSIFYD_LOG")"
+	# Nobody listens at the address any more.
+	run "$PYTHON" -c '
+import socket, sys
+try:
+    socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+    print("still listening")
+except OSError as e:
+    print("refused")
+' "$port"
+	assert_output refused
+}
+
+@test "config: bind = chain sends a listener on a fixed port through the chain; bind = local keeps an FTP client's listener local" {
+	start_socksifyd
+	start_echo_server
+	local fixed
+	fixed="$(free_port)"
+	sfy_conf "bind = chain" "proxy = socks5://127.0.0.1:$SOCKSIFYD_PORT"
+	start_bg peer bind_peer "$E2E_TMP/fixed"
+	LISTEN_PORT=$fixed run py_listener "$E2E_TMP/fixed"
+	assert_success
+	assert_line --regexp '^accepted from 127\.0\.0\.1:'
+	refute_line "listening 0.0.0.0:$fixed"
+	run grep -c 'cmd=bind.*result=ok' "$SOCKSIFYD_LOG"
+	assert_output 1
+	# bind = local: curl listens in its own namespace, where the FTP server
+	# cannot reach it; no BIND reaches the proxy.
+	sfy_conf "bind = local" "proxy = socks5://127.0.0.1:$SOCKSIFYD_PORT"
+	run ftp_curl --connect-timeout 5 --max-time 10
+	assert_failure
+	run grep -c 'cmd=bind' "$SOCKSIFYD_LOG"
+	assert_output 1
+}
+
+@test "getsockname: a proxied connection reports the address the last hop connects from (socksifyd -e 127.0.0.2), and an FTP client's PORT names it" {
+	start_socksifyd -e 127.0.0.2
+	sfy_conf "proxy = socks5://127.0.0.1:$SOCKSIFYD_PORT"
+	run ftp_curl --disable-eprt
+	assert_success
+	assert_output "$FTP_BODY"
+	# The server saw the control connection come from 127.0.0.2, and was
+	# sent to a BIND listener on 127.0.0.2, not to the client's address.
+	run grep -c '^control 127.0.0.2$' "$FTP_LOG"
+	assert_output 1
+	run grep -c '^PORT 127,0,0,2,' "$FTP_LOG"
+	assert_output 1
+	assert_active 1
+}

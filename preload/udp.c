@@ -45,6 +45,8 @@
 #define UDP_RBUF (65536 + UDP_HDR_MAX)
 /* Scatter lists longer than this are gathered into one buffer. */
 #define UDP_IOV_STACK 32
+/* Stand-ins an association remembers sending to, for naming replies. */
+#define UDP_NAMES 8
 
 struct udp_assoc {
 	struct udp_assoc *next;
@@ -56,6 +58,12 @@ struct udp_assoc {
 	socklen_t relaylen;
 	uint16_t prefixlen;
 	uint8_t prefix[UDP_PREFIX_MAX];   /* the headers for hops 2..n's relays */
+	/* The last stand-ins datagrams went to: a relay that answers from
+	 * the name's address (not the name) is reported as the stand-in
+	 * when exactly one of them has the reply's port. */
+	struct sockaddr_in6 names[UDP_NAMES];
+	socklen_t nameslen[UDP_NAMES];
+	unsigned namesnext;
 };
 
 static pthread_mutex_t udp_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -131,6 +139,28 @@ udp_ctl_moved(int oldfd, int newfd)
 		for (unsigned k = 0; k < a->nhops; k++)
 			if (a->ctl[k] == oldfd)
 				a->ctl[k] = newfd;
+	pthread_mutex_unlock(&udp_lock);
+}
+
+/* A datagram went to stand-in sa on fd's association. */
+static void
+note_standin(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	if (len > sizeof(struct sockaddr_in6))
+		len = sizeof(struct sockaddr_in6);
+	lock();
+	for (struct udp_assoc *a = assocs; a != NULL; a = a->next) {
+		if (a->fd != fd)
+			continue;
+		for (unsigned i = 0; i < UDP_NAMES; i++)
+			if (a->nameslen[i] == len && memcmp(&a->names[i], sa, len) == 0)
+				goto out;
+		memcpy(&a->names[a->namesnext], sa, len);
+		a->nameslen[a->namesnext] = len;
+		a->namesnext = (a->namesnext + 1) % UDP_NAMES;
+		break;
+	}
+out:
 	pthread_mutex_unlock(&udp_lock);
 }
 
@@ -693,6 +723,14 @@ udp_sendmsg(int fd, const struct msghdr *msg, int flags, bool *handled)
 		goto out;
 	}
 	rc = send_wrapped(fd, &v, &d.wire, msg, flags);
+	if (rc >= 0 && d.standin) {
+		bool known_name = false;
+
+		for (unsigned i = 0; i < UDP_NAMES && !known_name; i++)
+			known_name = v.nameslen[i] == len && memcmp(&v.names[i], sa, len) == 0;
+		if (!known_name)
+			note_standin(fd, sa, len);
+	}
 out:
 	e = errno;
 	dest_release(&d);
@@ -843,6 +881,35 @@ source_sockaddr(int family, const struct wire_addr *w, struct sockaddr_storage *
 	return len;
 }
 
+static uint16_t
+port_of(const struct sockaddr *sa)
+{
+	return sa->sa_family == AF_INET ? ((const struct sockaddr_in *)sa)->sin_port :
+	    ((const struct sockaddr_in6 *)sa)->sin6_port;
+}
+
+/* A reply from an address (not a name) on the port of exactly one
+ * stand-in this association sent to: reported as that stand-in. */
+static socklen_t
+standin_for(const struct udp_assoc *v, const struct sockaddr *src,
+    struct sockaddr_storage *out)
+{
+	int match = -1;
+
+	for (unsigned i = 0; i < UDP_NAMES; i++) {
+		if (v->nameslen[i] == 0 ||
+		    port_of((const struct sockaddr *)&v->names[i]) != port_of(src))
+			continue;
+		if (match >= 0)
+			return 0;
+		match = (int)i;
+	}
+	if (match < 0)
+		return 0;
+	memcpy(out, &v->names[match], v->nameslen[match]);
+	return v->nameslen[match];
+}
+
 /* Strips v's headers from a datagram of n bytes at buf: the payload's
  * offset, or -1 when it is not a well-formed reply. */
 static ssize_t
@@ -949,6 +1016,15 @@ udp_recvmsg(int fd, struct msghdr *msg, int flags)
 		if (same_sockaddr((struct sockaddr *)&from, (struct sockaddr *)&v.relay)) {
 			off = unwrap(&v, buf, (size_t)n, &w);
 			srclen = off < 0 ? 0 : source_sockaddr(rec.family, &w, &src);
+			if (srclen != 0 && w.type != WIRE_ATYP_NAME && rec.peerlen == 0) {
+				struct sockaddr_storage st;
+				socklen_t sl = standin_for(&v, (struct sockaddr *)&src, &st);
+
+				if (sl != 0) {
+					src = st;
+					srclen = sl;
+				}
+			}
 			if (srclen == 0)
 				off = -1;
 			else if (rec.peerlen != 0 && !dns_map_in_range((struct sockaddr *)&rec.peer) &&

@@ -208,6 +208,24 @@ danted_udp_sessions() {
 	grep -qE "^127\.0\.0\.2 [0-9]+ $UDP_MAX\$" "$UDP_LOG" || fail "no $UDP_MAX-byte datagram at the target"
 }
 
+@test "udp names: a datagram to a name's stand-in carries the name (ATYP 3) to the proxy; replies report the same stand-in" {
+	local hosts="$E2E_TMP/hosts.proxy"
+	udp_target
+	# socksifyd resolves the name from a hosts file of its own, so no
+	# name server is asked (the guard would count it).
+	printf '%s\n' "127.0.0.1 localhost" "$TARGET udp-name.test" >"$hosts"
+	SOCKSIFYD_WRAP=("${GUARD_EXEC[@]}" unshare -m sh -c \
+		'mount --bind "$0" /etc/hosts && exec "$@"' "$hosts")
+	start_socksifyd -l 127.0.0.2:0 -e 127.0.0.2 -v
+	SOCKSIFYD_WRAP=()
+	sfy_conf "proxy = socks5://127.0.0.2:$SOCKSIFYD_PORT"
+	run sfy "$PYTHON" "$TOOLS/udp_app.py" name udp-name.test "$UDP_PORT"
+	assert_success
+	assert_output --regexp "^name ok address=(240\.[0-9.]+) source=\1:$UDP_PORT\$"
+	target_saw_only 127.0.0.2 3
+	assert_session cmd=udp result=ok
+}
+
 @test "udp dig: dig @target -p PORT name (sendmmsg) gets its answer through socksifyd" {
 	local log
 	start_port_tool dns "${GUARD_EXEC[@]}" "$PYTHON" "$TOOLS/udp_dns_answer.py" \

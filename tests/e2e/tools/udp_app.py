@@ -13,6 +13,8 @@ exits 3 when a call fails with an errno; every wait is bounded):
   select       non-blocking socket, select() for each reply
   asyncio      asyncio DatagramProtocol
   sizes MAX    1 byte up to MAX bytes echoed; MAX+1 fails with EMSGSIZE
+  name         HOST is a name: sendto its address (a stand-in under
+               socksify), recvfrom; the reply must come from that address
   refused      one sendto: prints its errno (nothing is expected back)
   until-error READY_FILE  sendto/recvfrom in a loop; after 20 replies
                writes READY_FILE; stops at the first errno (at most 30 s)
@@ -186,6 +188,17 @@ def sizes(host, port, top):
     raise SystemExit("sizes: %d bytes were sent" % (top + 1))
 
 
+def name(host, port):
+    addr = socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_DGRAM)[0][4]
+    s = udp(addr[0])
+    for i in range(3):
+        s.sendto(b"by-name-%d" % i, addr)
+        data, src = s.recvfrom(100)
+        if data != b"by-name-%d" % i or src != addr:
+            raise SystemExit("name: got %r from %r, sent to %r" % (data, src, addr))
+    print("name ok address=%s source=%s:%d" % (addr[0], src[0], src[1]))
+
+
 def refused(host, port):
     s = udp(host)
     try:
@@ -236,6 +249,8 @@ def main():
             asyncio_mode(host, port)
         elif mode == "sizes":
             sizes(host, port, int(arg))
+        elif mode == "name":
+            name(host, port)
         elif mode == "refused":
             refused(host, port)
         elif mode == "until-error":

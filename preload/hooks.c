@@ -386,6 +386,19 @@ syscall(long nr, ...)
 		return sendmsg((int)a[0], (const struct msghdr *)a[1], (int)a[2]);
 	case SYS_sendmmsg:
 		return sendmmsg((int)a[0], (struct mmsghdr *)a[1], (unsigned)a[2], (int)a[3]);
+	case SYS_recvfrom:
+	case SYS_recvmsg:
+	case SYS_recvmmsg:
+		/* A UDP socket of the chain: its datagrams carry headers. */
+		if (!sock_udp_flagged((int)a[0]))
+			break;
+		if (nr == SYS_recvfrom)
+			return recvfrom((int)a[0], (void *)a[1], (size_t)a[2], (int)a[3],
+			    (struct sockaddr *)a[4], (socklen_t *)a[5]);
+		if (nr == SYS_recvmsg)
+			return recvmsg((int)a[0], (struct msghdr *)a[1], (int)a[2]);
+		return recvmmsg((int)a[0], (struct mmsghdr *)a[1], (unsigned)a[2], (int)a[3],
+		    (struct timespec *)a[4]);
 #ifdef SYS_io_uring_setup
 	case SYS_io_uring_setup:
 		/* io_uring makes its own connects, out of our sight. */

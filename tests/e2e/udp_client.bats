@@ -338,6 +338,19 @@ danted_udp_sessions() {
 	(($(danted_udp_sessions) > 0)) || fail "danted logged no UDP: $(cat "$DANTED_LOG")"
 }
 
+@test "udp chains: a dynamic chain skips a dead first hop for UDP as for TCP" {
+	udp_target
+	udp_socksifyd 127.0.0.2
+	sfy_conf "chain = dynamic" "proxy = socks5://127.0.0.5:$(free_port)" \
+		"proxy = socks5://127.0.0.2:$SOCKSIFYD_PORT"
+	run app burst 5
+	assert_success
+	assert_line "burst ok 5 source=$TARGET:$UDP_PORT"
+	assert_line --partial "hop 1 (socks5://127.0.0.5:"
+	target_saw_only 127.0.0.2 5
+	assert_session cmd=udp result=ok
+}
+
 @test "udp chain with an HTTP hop refuses UDP with EPROTONOSUPPORT and a log line, sending nothing" {
 	udp_target
 	udp_socksifyd 127.0.0.2

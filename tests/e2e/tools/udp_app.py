@@ -67,10 +67,13 @@ def connected(host, port):
     peer = s.getpeername()
     s.send(b"one")
     a = s.recv(100)
+    # The fd is non-blocking (Python's timeout): wait before each read.
     os.write(s.fileno(), b"two")
+    select.select([s], [], [], TIMEOUT)
     b = os.read(s.fileno(), 100)
     os.writev(s.fileno(), [b"th", b"ree"])
     buf1, buf2 = bytearray(2), bytearray(10)
+    select.select([s], [], [], TIMEOUT)
     n = os.readv(s.fileno(), [buf1, buf2])
     c = bytes(buf1 + buf2)[:n]
     if (a, b, c) != (b"one", b"two", b"three"):

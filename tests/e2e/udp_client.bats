@@ -23,7 +23,7 @@ load lib/common
 load lib/client
 load lib/guard
 
-UDP_PROXY_ADDRS="127.0.0.2 127.0.0.4 127.0.0.5"
+UDP_PROXY_ADDRS="127.0.0.2 127.0.0.4 127.0.0.5 fd00:5f::2"
 TARGET=127.0.0.3
 # The largest payload to an IPv4 destination through one hop: an IPv4
 # datagram's 65507 bytes less the 10 of the SOCKS5 UDP header.
@@ -206,6 +206,22 @@ danted_udp_sessions() {
 	assert_output "sizes ok 1..$UDP_MAX, $((UDP_MAX + 1)): EMSGSIZE"
 	target_saw_only 127.0.0.2 9
 	grep -qE "^127\.0\.0\.2 [0-9]+ $UDP_MAX\$" "$UDP_LOG" || fail "no $UDP_MAX-byte datagram at the target"
+}
+
+@test "udp python3: an IPv6 destination (ATYP 4) from an AF_INET6 socket through an IPv4 relay" {
+	# Addresses of G's own for this test: the proxy leaves from one, the
+	# target listens on the other.
+	in_guard ip addr add fd00:5f::2/128 dev lo nodad
+	in_guard ip addr add fd00:5f::3/128 dev lo nodad
+	start_port_tool udp "${GUARD_EXEC[@]}" "$PYTHON" "$TOOLS/udp_echo.py" --host fd00:5f::3
+	UDP_PORT=$TOOL_PORT UDP_LOG=$TOOL_LOG
+	udp_socksifyd 127.0.0.2 -e fd00:5f::2
+	sfy_conf "proxy = socks5://127.0.0.2:$SOCKSIFYD_PORT"
+	run sfy "$PYTHON" "$TOOLS/udp_app.py" burst fd00:5f::3 "$UDP_PORT" 20
+	assert_success
+	assert_output "burst ok 20 source=fd00:5f::3:$UDP_PORT"
+	target_saw_only fd00:5f::2 20
+	assert_session cmd=udp result=ok
 }
 
 @test "udp names: a datagram to a name's stand-in carries the name (ATYP 3) to the proxy; replies report the same stand-in" {

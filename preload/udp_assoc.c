@@ -453,22 +453,25 @@ udpa_ensure(const struct cfg *cfg, int fd, const struct sockaddr *sa, bool recor
 }
 
 /* True when one of v's control connections is gone: the proxy closed it,
- * or it failed. */
+ * or it failed.  One poll for all the hops, not one call per hop: this
+ * runs before every datagram. */
 bool
 udpa_ctl_dead(const struct udp_assoc *v)
 {
-	int e = errno;
+	struct pollfd p[CFG_MAX_PROXIES];
+	int e = errno, r;
 	bool dead = false;
 
-	for (unsigned k = 0; k < v->nhops && !dead; k++) {
-		char b;
-		struct iovec iov = { &b, 1 };
-		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
-		ssize_t r = real_recvmsg(v->ctl[k], &m, MSG_PEEK | MSG_DONTWAIT);
-
-		dead = r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
-		    errno != EINTR);
+	for (unsigned k = 0; k < v->nhops; k++) {
+		p[k].fd = v->ctl[k];
+		p[k].events = POLLRDHUP;
+		p[k].revents = 0;
 	}
+	do
+		r = poll(p, v->nhops, 0);
+	while (r < 0 && errno == EINTR);
+	for (unsigned k = 0; r > 0 && k < v->nhops && !dead; k++)
+		dead = (p[k].revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
 	errno = e;
 	return dead;
 }

@@ -58,12 +58,13 @@ udp_allow_proxies() {
 	done
 }
 
-# udp_socksifyd ADDR [ARGS...]: socksifyd in G on ADDR, leaving from ADDR.
+# udp_socksifyd ADDR [ARGS...]: socksifyd in G on ADDR (port
+# $UDP_SOCKSIFYD_PORT, default 0: a free one), leaving from ADDR.
 udp_socksifyd() {
 	local addr="$1"
 	shift
 	SOCKSIFYD_WRAP=("${GUARD_EXEC[@]}")
-	start_socksifyd -l "$addr:0" -e "$addr" -v "$@"
+	start_socksifyd -l "$addr:${UDP_SOCKSIFYD_PORT:-0}" -e "$addr" -v "$@"
 	SOCKSIFYD_WRAP=()
 }
 
@@ -412,6 +413,50 @@ danted_udp_sessions() {
 	assert_line "until-error ERRNO ECONNRESET"
 	assert_output --partial "udp association via hop 1"
 	target_saw_only 127.0.0.2 20
+}
+
+@test "udp association: after the proxy dropped it, a later send on the same socket sets up a new one" {
+	local d="$E2E_TMP/recover" out="$E2E_TMP/recover.out" pid port
+	mkdir -p "$d"
+	udp_target
+	udp_socksifyd 127.0.0.2
+	port=$SOCKSIFYD_PORT
+	sfy_conf "proxy = socks5://127.0.0.2:$port"
+	sfy "$PYTHON" "$TOOLS/udp_app.py" recover "$TARGET" "$UDP_PORT" "$d" \
+		>"$out" 2>&1 3>&- </dev/null &
+	pid=$!
+	e2e_register "$pid" udp_app "$out"
+	wait_for_file "$d/ready" 15 || fail "the stream did not start: $(cat "$out")"
+	stop_pid "$SOCKSIFYD_PID"
+	wait_until 15 grep -q "recover ERRNO" "$out" || fail "no errno: $(cat "$out")"
+	# The same proxy again, at the same address.
+	UDP_SOCKSIFYD_PORT=$port udp_socksifyd 127.0.0.2
+	touch "$d/go"
+	wait_until 20 eval '! pid_alive '"$pid" || fail "the program hangs: $(cat "$out")"
+	run cat "$out"
+	assert_line "recover ERRNO ECONNRESET"
+	assert_line "recover ok"
+	assert_session cmd=udp result=ok
+}
+
+@test "udp association: it ends when the program closes the socket" {
+	local d="$E2E_TMP/cw" out="$E2E_TMP/cw.out" pid
+	mkdir -p "$d"
+	udp_target
+	udp_socksifyd 127.0.0.2
+	sfy_conf "proxy = socks5://127.0.0.2:$SOCKSIFYD_PORT"
+	sfy "$PYTHON" "$TOOLS/udp_app.py" close-wait "$TARGET" "$UDP_PORT" "$d" \
+		>"$out" 2>&1 3>&- </dev/null &
+	pid=$!
+	e2e_register "$pid" udp_app "$out"
+	wait_for_file "$d/closed" 15 || fail "the program did not get to close: $(cat "$out")"
+	# socksifyd logs a session when it ends: while the program still runs.
+	assert_session cmd=udp result=ok
+	pid_alive "$pid" || fail "the program exited already"
+	touch "$d/go"
+	wait_until 20 eval '! pid_alive '"$pid" || fail "the program hangs: $(cat "$out")"
+	run cat "$out"
+	assert_output "close-wait ok"
 }
 
 @test "udp config: udp = refuse still refuses with EACCES, nothing leaves" {

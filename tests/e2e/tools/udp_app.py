@@ -18,6 +18,11 @@ exits 3 when a call fails with an errno; every wait is bounded):
   refused      one sendto: prints its errno (nothing is expected back)
   until-error READY_FILE  sendto/recvfrom in a loop; after 20 replies
                writes READY_FILE; stops at the first errno (at most 30 s)
+  recover DIR  as until-error (DIR/ready), but after the errno waits for
+               DIR/go (at most 20 s), then sends again on the same socket:
+               "recover ok" when 3 replies come back
+  close-wait DIR  3 datagrams, close the socket, write DIR/closed, wait
+               for DIR/go (at most 20 s) before exiting
 """
 import asyncio
 import errno
@@ -234,6 +239,58 @@ def until_error(host, port, ready):
     raise SystemExit("until-error: no error within 30 s (%d replies)" % n)
 
 
+def wait_file(path, secs):
+    deadline = time.monotonic() + secs
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            raise SystemExit("no %s within %d s" % (path, secs))
+        time.sleep(0.05)
+
+
+def recover(host, port, d):
+    s = udp(host)
+    s.settimeout(1.0)
+    n, deadline = 0, time.monotonic() + 30
+    while True:
+        if time.monotonic() > deadline:
+            raise SystemExit("recover: no error within 30 s")
+        try:
+            s.sendto(b"tick", (host, port))
+            try:
+                s.recvfrom(100)
+                n += 1
+            except socket.timeout:
+                pass
+        except OSError as e:
+            print("recover ERRNO %s" % errno.errorcode.get(e.errno, str(e.errno)))
+            sys.stdout.flush()
+            break
+        if n == 20:
+            with open(os.path.join(d, "ready"), "w") as f:
+                f.write("ready\n")
+        time.sleep(0.01)
+    wait_file(os.path.join(d, "go"), 20)
+    s.settimeout(TIMEOUT)
+    for i in range(3):
+        s.sendto(b"again-%d" % i, (host, port))
+        data, _ = s.recvfrom(100)
+        if data != b"again-%d" % i:
+            raise SystemExit("recover: got %r" % data)
+    print("recover ok")
+
+
+def close_wait(host, port, d):
+    s = udp(host)
+    for i in range(3):
+        s.sendto(b"x", (host, port))
+        s.recvfrom(100)
+    s.close()
+    with open(os.path.join(d, "closed"), "w") as f:
+        f.write("closed\n")
+    wait_file(os.path.join(d, "go"), 20)
+    print("close-wait ok")
+
+
 def main():
     mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     arg = sys.argv[4] if len(sys.argv) > 4 else None
@@ -256,6 +313,10 @@ def main():
             name(host, port)
         elif mode == "refused":
             refused(host, port)
+        elif mode == "recover":
+            recover(host, port, arg)
+        elif mode == "close-wait":
+            close_wait(host, port, arg)
         elif mode == "until-error":
             until_error(host, port, arg)
         else:

@@ -79,9 +79,8 @@ cfg_defaults(struct cfg *c)
 	c->connect_timeout_ms = 5000;
 	c->handshake_timeout_ms = 15000;
 	c->log_level = CFG_LOG_WARN;
-	/* Until UDP goes through the chain, refusing it is the only way
-	 * nothing leaves directly. */
-	c->udp = CFG_UDP_REFUSE;
+	/* UDP goes through the chain (SOCKS5 UDP ASSOCIATE), like TCP. */
+	c->udp = CFG_UDP_CHAIN;
 	c->dns = CFG_DNS_REMOTE;
 	c->fake_ipv4 = default_fake_ipv4;
 	c->fake_ipv6 = default_fake_ipv6;
@@ -293,12 +292,14 @@ set_key(struct cfg_parser *p, enum cfg_key k, const char *v, bool *direct_none)
 		strcpy(c->log_file, v);
 		return 0;
 	case KEY_UDP:
-		if (strcmp(v, "refuse") == 0)
+		if (strcmp(v, "chain") == 0)
+			c->udp = CFG_UDP_CHAIN;
+		else if (strcmp(v, "refuse") == 0)
 			c->udp = CFG_UDP_REFUSE;
 		else if (strcmp(v, "direct") == 0)
 			c->udp = CFG_UDP_DIRECT;
 		else
-			return cfg_perr(p, "udp: '%s' is not refuse or direct", v);
+			return cfg_perr(p, "udp: '%s' is not chain, refuse or direct", v);
 		return 0;
 	case KEY_DNS:
 		if (strcmp(v, "remote") == 0)

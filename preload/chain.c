@@ -690,6 +690,16 @@ chain_new(const struct cfg *cfg, int fd, int family, enum hs_cmd cmd,
 	return c;
 }
 
+void
+chain_fix_path(struct chain *c, const uint8_t *hops, unsigned n)
+{
+	for (unsigned k = 0; k < n; k++)
+		c->order[k] = hops[k];
+	c->norder = n;
+	c->want = n;
+	c->strict = true;
+}
+
 const struct sfy_fail *
 chain_failure(const struct chain *c)
 {

@@ -2,7 +2,7 @@
  *
  * Takes the destination as dest.c classified it, runs the chain on the
  * program's socket, records the outcome against the fd, and logs one line
- * per proxied connection.  Also the UDP gate for udp = refuse.
+ * per proxied connection.
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -221,57 +221,4 @@ sfy_fastopen(int fd, const struct sockaddr *sa, socklen_t len)
 	if (rc != 0 && errno == EISCONN)
 		return 0; /* connected already: the kernel sends, as for TCP */
 	return rc;
-}
-
-int
-sfy_udp_check(int fd, const struct sockaddr *sa, socklen_t len)
-{
-	const struct cfg *cfg;
-	char dname[ADDR_STRLEN];
-	int type = 0;
-	socklen_t l = sizeof(type);
-	enum dest_verdict v;
-	struct dest d;
-	bool ok;
-
-	if (sa == NULL || len < sizeof(sa_family_t) ||
-	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
-		return 0;
-	if ((sa->sa_family == AF_INET && len < sizeof(struct sockaddr_in)) ||
-	    (sa->sa_family == AF_INET6 && len < sizeof(struct sockaddr_in6)))
-		return 0; /* the kernel answers EINVAL */
-	cfg = env_cfg(&ok);
-	if (!ok) {
-		/* Fail closed, as connect() does: not even the default direct
-		 * ranges are trusted without a usable configuration. */
-		if (real_getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) != 0 ||
-		    type != SOCK_DGRAM)
-			return 0;
-		env_report_error();
-		log_refused(CFG_LOG_ERROR, sa, "(udp) refused: no usable configuration");
-		errno = EACCES;
-		return -1;
-	}
-	if (cfg->udp != CFG_UDP_REFUSE && cfg->ndeny == 0 &&
-	    !addr_cidr_match(&cfg->fake_ipv4, sa) && !addr_cidr_match(&cfg->fake_ipv6, sa))
-		return 0;
-	if (real_getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) != 0 || type != SOCK_DGRAM)
-		return 0;
-	v = dest_classify(&d, cfg, sa);
-	dest_release(&d);
-	if (d.standin || v == DEST_FORGOTTEN) {
-		/* A name's stand-in must not leave as a packet, and UDP does
-		 * not go through the chain yet. */
-		log_msg(CFG_LOG_WARN, "udp to %s refused: names are resolved by the proxy, "
-		    "and UDP does not go through the chain",
-		    addr_format_sa(dname, sizeof(dname), sa));
-		errno = EAFNOSUPPORT;
-		return -1;
-	}
-	if (v == DEST_DIRECT || (v == DEST_PROXY && cfg->udp != CFG_UDP_REFUSE))
-		return 0;
-	log_msg(CFG_LOG_WARN, "udp to %s refused (%s)", addr_format_sa(dname, sizeof(dname), sa),
-	    v == DEST_DENY ? "deny rule" : "udp = refuse");
-	errno = EACCES;
-	return -1;
 }

@@ -90,7 +90,7 @@ copy_env(void)
 
 		if (fd >= 0 && secret_read(fd, env.chain, sizeof(env.chain)) == 0) {
 			env.has_chain = true;
-			sock_internal_add(fd);
+			(void)sock_internal_add(fd);
 		} else {
 			env.chain_errno = errno;
 			env.has_chain = false;

@@ -8,6 +8,7 @@
  */
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <netinet/in.h>
 
 #include <errno.h>
@@ -69,15 +70,27 @@ inet_addr_ok(const struct sockaddr *sa, socklen_t len)
 static int
 do_connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
+	if (sa != NULL && len >= sizeof(sa_family_t) && sa->sa_family == AF_UNSPEC &&
+	    sock_udp_flagged(fd)) {
+		bool handled;
+		int rc = udp_connect(fd, sa, len, &handled);
+
+		if (handled)
+			return rc;
+	}
 	if (!inet_addr_ok(sa, len))
 		return real_connect(fd, sa, len);
 	switch (sock_class(fd)) {
 	case SC_TCP:
 		return sfy_connect(fd, sa, len);
-	case SC_DGRAM:
-		if (sfy_udp_check(fd, sa, len) != 0)
-			return -1;
+	case SC_DGRAM: {
+		bool handled;
+		int rc = udp_connect(fd, sa, len, &handled);
+
+		if (handled)
+			return rc;
 		break;
+	}
 	case SC_OTHER:
 		break;
 	}
@@ -101,6 +114,11 @@ getpeername(int fd, __SOCKADDR_ARG addr, socklen_t *len)
 	struct sock_rec r;
 
 	if (sa != NULL && len != NULL && sock_flagged(fd) && sock_get(fd, &r)) {
+		if (r.peerlen == 0) {
+			/* A UDP socket of the chain, not connected. */
+			errno = ENOTCONN;
+			return -1;
+		}
 		memcpy(sa, &r.peer, *len < r.peerlen ? *len : r.peerlen);
 		*len = r.peerlen;
 		return 0;
@@ -237,6 +255,10 @@ closefrom(int lowfd)
 	sock_closefrom(lowfd);
 }
 
+static ssize_t udp_sendto(int fd, const void *buf, size_t n, int flags,
+    const struct sockaddr *sa, socklen_t len);
+static ssize_t udp_or_real_sendmsg(int fd, const struct msghdr *msg, int flags);
+
 /* MSG_FASTOPEN with an address on a TCP socket is a connect and a send in
  * one: 1 to let the kernel do it (not ours, or a direct destination), 0
  * when fd is now connected through the chain (send without the flag and
@@ -254,16 +276,14 @@ do_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *s
     socklen_t len)
 {
 	if (sa == NULL)
-		return real_sendto(fd, buf, n, flags, sa, len);
+		return udp_sendto(fd, buf, n, flags, sa, len);
 	switch (fastopen(fd, sa, len, flags)) {
 	case 0:
 		return real_sendto(fd, buf, n, flags & ~MSG_FASTOPEN, NULL, 0);
 	case -1:
 		return -1;
 	}
-	if (sfy_udp_check(fd, sa, len) != 0)
-		return -1;
-	return real_sendto(fd, buf, n, flags, sa, len);
+	return udp_sendto(fd, buf, n, flags, sa, len);
 }
 
 SFY_EXPORT ssize_t
@@ -273,11 +293,39 @@ sendto(int fd, const void *buf, size_t n, int flags, __CONST_SOCKADDR_ARG addr,
 	return do_sendto(fd, buf, n, flags, addr.__sockaddr__, len);
 }
 
+/* sendto through the chain when it is the chain's. */
+static ssize_t
+udp_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *sa,
+    socklen_t len)
+{
+	struct iovec iov = { (void *)buf, n };
+	struct msghdr m = { .msg_name = (void *)sa, .msg_namelen = len, .msg_iov = &iov,
+	    .msg_iovlen = 1 };
+	bool handled;
+	ssize_t rc;
+
+	if (sa == NULL && !sock_udp_flagged(fd))
+		return real_sendto(fd, buf, n, flags, sa, len);
+	rc = udp_sendmsg(fd, &m, flags, &handled);
+	return handled ? rc : real_sendto(fd, buf, n, flags, sa, len);
+}
+
+static ssize_t
+udp_or_real_sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	bool handled;
+	ssize_t rc = udp_sendmsg(fd, msg, flags, &handled);
+
+	return handled ? rc : real_sendmsg(fd, msg, flags);
+}
+
 SFY_EXPORT ssize_t
 sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-	if (msg == NULL || msg->msg_name == NULL)
+	if (msg == NULL || (msg->msg_name == NULL && !sock_udp_flagged(fd)))
 		return real_sendmsg(fd, msg, flags);
+	if (msg->msg_name == NULL)
+		return udp_or_real_sendmsg(fd, msg, flags);
 	switch (fastopen(fd, msg->msg_name, msg->msg_namelen, flags)) {
 	case 0: {
 		/* The caller's header stays as it was. */
@@ -290,25 +338,37 @@ sendmsg(int fd, const struct msghdr *msg, int flags)
 	case -1:
 		return -1;
 	}
-	if (sfy_udp_check(fd, msg->msg_name, msg->msg_namelen) != 0)
-		return -1;
-	return real_sendmsg(fd, msg, flags);
+	return udp_or_real_sendmsg(fd, msg, flags);
 }
 
 SFY_EXPORT int
 sendmmsg(int fd, struct mmsghdr *vec, unsigned n, int flags)
 {
-	/* Refused at the first forbidden message, like a send that fails
-	 * part way: the messages before it still go. */
-	for (unsigned i = 0; vec != NULL && i < n; i++) {
-		if (vec[i].msg_hdr.msg_name != NULL &&
-		    sfy_udp_check(fd, vec[i].msg_hdr.msg_name, vec[i].msg_hdr.msg_namelen) != 0) {
-			if (i == 0)
-				return -1;
-			return real_sendmmsg(fd, vec, i, flags);
+	unsigned i;
+
+	if (vec == NULL || n == 0)
+		return real_sendmmsg(fd, vec, n, flags);
+	if (!sock_udp_flagged(fd)) {
+		/* Straight to the kernel when no message is the chain's. */
+		for (i = 0; i < n; i++) {
+			const struct msghdr *h = &vec[i].msg_hdr;
+
+			if (h->msg_name != NULL && inet_addr_ok(h->msg_name, h->msg_namelen))
+				break;
 		}
+		if (i == n)
+			return real_sendmmsg(fd, vec, n, flags);
 	}
-	return real_sendmmsg(fd, vec, n, flags);
+	/* One at a time, as a send that fails part way: the messages before
+	 * a failure still count. */
+	for (i = 0; i < n; i++) {
+		ssize_t r = udp_or_real_sendmsg(fd, &vec[i].msg_hdr, flags);
+
+		if (r < 0)
+			return i == 0 ? -1 : (int)i;
+		vec[i].msg_len = (unsigned)r;
+	}
+	return (int)i;
 }
 
 /* ---- syscall(): the same treatment as the functions ----
@@ -335,6 +395,19 @@ syscall(long nr, ...)
 		return sendmsg((int)a[0], (const struct msghdr *)a[1], (int)a[2]);
 	case SYS_sendmmsg:
 		return sendmmsg((int)a[0], (struct mmsghdr *)a[1], (unsigned)a[2], (int)a[3]);
+	case SYS_recvfrom:
+	case SYS_recvmsg:
+	case SYS_recvmmsg:
+		/* A UDP socket of the chain: its datagrams carry headers. */
+		if (!sock_udp_flagged((int)a[0]))
+			break;
+		if (nr == SYS_recvfrom)
+			return recvfrom((int)a[0], (void *)a[1], (size_t)a[2], (int)a[3],
+			    (struct sockaddr *)a[4], (socklen_t *)a[5]);
+		if (nr == SYS_recvmsg)
+			return recvmsg((int)a[0], (struct msghdr *)a[1], (int)a[2]);
+		return recvmmsg((int)a[0], (struct mmsghdr *)a[1], (unsigned)a[2], (int)a[3],
+		    (struct timespec *)a[4]);
 #ifdef SYS_io_uring_setup
 	case SYS_io_uring_setup:
 		/* io_uring makes its own connects, out of our sight. */

@@ -47,6 +47,7 @@ void real_closefrom(int lowfd);
 ssize_t real_sendto(int fd, const void *buf, size_t n, int flags,
     const struct sockaddr *sa, socklen_t len);
 ssize_t real_sendmsg(int fd, const struct msghdr *msg, int flags);
+ssize_t real_recvmsg(int fd, struct msghdr *msg, int flags);
 int real_sendmmsg(int fd, struct mmsghdr *vec, unsigned n, int flags);
 long real_syscall(long nr, long a, long b, long c, long d, long e, long f);
 int real_getaddrinfo(const char *node, const char *service,
@@ -183,6 +184,10 @@ struct chain;
  * carry dst). */
 struct chain *chain_new(const struct cfg *cfg, int fd, int family, enum hs_cmd cmd,
     const struct wire_addr *dst, struct sfy_fail *f);
+/* Makes c go through exactly these hops (config indexes, first hop
+ * first), any failure final: hop k of a UDP chain is asked for its
+ * association over the path the last hop's association took. */
+void chain_fix_path(struct chain *c, const uint8_t *hops, unsigned n);
 /* Runs the chain to the end, waiting as needed: 0, or -1 with errno and
  * the failure in chain_failure().  Leaves the program's file flags as
  * they were. */

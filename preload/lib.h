@@ -38,7 +38,7 @@ const char *env_setting(const char *name);
 enum sock_kind {
 	SOCK_KIND_NONE = 0,
 	SOCK_KIND_TCP,       /* TCP through the chain */
-	SOCK_KIND_UDP,       /* a UDP association (room for it) */
+	SOCK_KIND_UDP,       /* a UDP socket with an association (udp.c) */
 	SOCK_KIND_LISTEN,    /* a listener through the chain (SOCKS BIND) */
 };
 /* Where a SOCK_KIND_LISTEN socket is. */
@@ -61,12 +61,16 @@ struct sock_rec {
 	                               * connection, where the peer is to come
 	                               * for a listener */
 	void *pin;                    /* the peer's stand-in name, pinned */
+	int assoc_fd;                 /* UDP: the association's key (udp.c) */
 	ino_t ino;                    /* the socket, to notice a stale record */
 	dev_t dev;
 };
 /* True when the library knows anything of fd: the one check hot paths
  * make before anything else. */
 bool sock_flagged(int fd);
+/* True when fd has a UDP record: the one check the datagram and the
+ * read/write hooks make for sockets that are not proxied. */
+bool sock_udp_flagged(int fd);
 /* Copies fd's record; false when there is none or it is stale (the fd was
  * closed where we could not see it and now names another file). */
 bool sock_get(int fd, struct sock_rec *r);
@@ -92,8 +96,11 @@ void sock_copy(int oldfd, int newfd);
 /* fd no longer goes through the chain (a direct connect on it). */
 void sock_forget(int fd);
 /* fd is the library's own: close, close_range, closefrom and dup2 onto it
- * leave it alone (it moves out of dup2's way). */
-void sock_internal_add(int fd);
+ * leave it alone (it moves out of dup2's way).  0, or -1 with EMFILE
+ * when the table of internal fds is full. */
+int sock_internal_add(int fd);
+/* Closes an internal fd and lets go of its slot. */
+void sock_internal_close(int fd);
 
 /* ---- dest.c: what the program passed, classified once ---- */
 enum dest_verdict {
@@ -122,10 +129,28 @@ int sfy_connect(int fd, const struct sockaddr *sa, socklen_t len);
  * direct (the kernel's Fast Open may run), 0 once fd is connected through
  * the chain (send the data without the flag), -1 with errno. */
 int sfy_fastopen(int fd, const struct sockaddr *sa, socklen_t len);
-/* For sendto/sendmsg on datagram sockets: 0 to let it go, or -1 with
- * errno EACCES when udp = refuse (or a deny rule) forbids it, or when there
- * is no usable configuration. */
-int sfy_udp_check(int fd, const struct sockaddr *sa, socklen_t len);
+
+/* ---- udp.c: UDP through the chain (SOCKS5 UDP ASSOCIATE) ----
+ * Errors the program sees: EACCES (udp = refuse, a deny rule, no usable
+ * configuration), EPROTONOSUPPORT (a hop that is not SOCKS5: nothing is
+ * sent), EAFNOSUPPORT (a stand-in with udp = direct), ECONNRESET (the
+ * association's control connection closed: the next send makes a new
+ * one), EMSGSIZE (the datagram and its headers do not fit), and the
+ * chain's own (ECONNREFUSED, ETIMEDOUT, ...). */
+/* sendmsg on fd to msg->msg_name (NULL: the peer a proxied connect
+ * named).  *handled false: not the chain's, the caller sends it as it is;
+ * else what sendmsg returns. */
+ssize_t udp_sendmsg(int fd, const struct msghdr *msg, int flags, bool *handled);
+/* connect on a datagram socket.  *handled false: the caller connects. */
+int udp_connect(int fd, const struct sockaddr *sa, socklen_t len, bool *handled);
+/* recvmsg and recvmmsg on a socket sock_udp_flagged() names: headers
+ * stripped, the real source reported, datagrams from others dropped. */
+ssize_t udp_recvmsg(int fd, struct msghdr *msg, int flags);
+int udp_recvmmsg(int fd, struct mmsghdr *vec, unsigned n, int flags);
+/* The association keyed by fd ends (its record was dropped). */
+void udp_end(int fd);
+/* An internal fd moved out of the way of a dup2. */
+void udp_ctl_moved(int oldfd, int newfd);
 
 /* ---- listen.c: listeners through the chain (SOCKS BIND) ----
  * fd is a TCP socket (hooks checked) and sa an IPv4 or IPv6 address of

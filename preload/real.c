@@ -168,6 +168,15 @@ real_sendmsg(int fd, const struct msghdr *msg, int flags)
 	return f_sendmsg(fd, msg, flags);
 }
 
+ssize_t
+real_recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	REAL(recvmsg);
+	if (f_recvmsg == NULL)
+		return syscall(SYS_recvmsg, fd, msg, flags);
+	return f_recvmsg(fd, msg, flags);
+}
+
 int
 real_sendmmsg(int fd, struct mmsghdr *vec, unsigned n, int flags)
 {

@@ -37,7 +37,9 @@
 #define SOCK_CHUNK 1024
 #define SOCK_CHUNKS 4096 /* 4M fds: beyond that, fds are simply not tracked */
 #define SOCK_SPINS 1000
-#define INTERNAL_MAX 8
+/* The configuration's memfd, and the control connections of UDP
+ * associations (one per hop per associated socket). */
+#define INTERNAL_MAX 64
 
 enum {
 	SF_REC = 1,          /* a record is there */
@@ -45,6 +47,7 @@ enum {
 	SF_BUSY = 4,         /* a handshake is under way */
 	SF_ABANDONED = 8,    /* ... and the program closed the fd meanwhile */
 	SF_INSTALLING = 16,  /* ... which is being put in place */
+	SF_UDP = 32,         /* the record is a UDP socket's (SOCK_KIND_UDP) */
 };
 
 #define REC_WORDS ((sizeof(struct sock_rec) + 7) / 8)
@@ -61,7 +64,27 @@ struct sock_entry {
 };
 
 static struct sock_entry *chunks[SOCK_CHUNKS];
-static int internal_fds[INTERNAL_MAX] = { -1, -1, -1, -1, -1, -1, -1, -1 };
+/* Empty slots hold -1; filled on first use (a zeroed array would name fd 0). */
+static int internal_fds[INTERNAL_MAX];
+static int internal_ready;
+
+static void
+internal_init(void)
+{
+	int zero = 0;
+
+	if (__atomic_load_n(&internal_ready, __ATOMIC_ACQUIRE) == 2)
+		return;
+	if (__atomic_compare_exchange_n(&internal_ready, &zero, 1, false, __ATOMIC_ACQ_REL,
+	    __ATOMIC_ACQUIRE)) {
+		for (unsigned i = 0; i < INTERNAL_MAX; i++)
+			__atomic_store_n(&internal_fds[i], -1, __ATOMIC_RELAXED);
+		__atomic_store_n(&internal_ready, 2, __ATOMIC_RELEASE);
+		return;
+	}
+	while (__atomic_load_n(&internal_ready, __ATOMIC_ACQUIRE) != 2)
+		sched_yield();
+}
 
 static void
 rec_store(struct sock_entry *e, const union rec_words *u)
@@ -142,24 +165,46 @@ sock_flagged(int fd)
 	return flags_of(entry(fd, false)) != 0;
 }
 
+bool
+sock_udp_flagged(int fd)
+{
+	return (flags_of(entry(fd, false)) & SF_UDP) != 0;
+}
+
 /* Drops e's record, if it has one; only the thread that clears the flag
- * lets go of the record's pin. */
+ * lets go of the record's pin and ends its UDP association, unless the
+ * association is keep_assoc's (a new record for the same socket takes it
+ * over). */
+static void
+drop_rec_keep(struct sock_entry *e, int keep_assoc)
+{
+	union rec_words u;
+	unsigned char f;
+
+	f = __atomic_fetch_and(&e->flags, (unsigned char)~(SF_REC | SF_UDP), __ATOMIC_ACQ_REL);
+	if (!(f & SF_REC) || !rec_load(e, &u))
+		return;
+	if (u.r.pin != NULL)
+		dns_map_unpin(u.r.pin);
+	/* A UDP record's association (its control connections) ends with
+	 * it: the fd number is the association's key. */
+	if (u.r.kind == SOCK_KIND_UDP && u.r.assoc_fd != keep_assoc)
+		udp_end(u.r.assoc_fd);
+}
+
 static void
 drop_rec(struct sock_entry *e)
 {
-	union rec_words u;
-
-	if ((__atomic_fetch_and(&e->flags, (unsigned char)~SF_REC, __ATOMIC_ACQ_REL) & SF_REC) &&
-	    rec_load(e, &u) && u.r.pin != NULL)
-		dns_map_unpin(u.r.pin);
+	drop_rec_keep(e, -1);
 }
 
 static void
 set_rec(struct sock_entry *e, const union rec_words *u)
 {
-	drop_rec(e);
+	drop_rec_keep(e, u->r.kind == SOCK_KIND_UDP ? u->r.assoc_fd : -1);
 	rec_store(e, u);
-	__atomic_fetch_or(&e->flags, SF_REC, __ATOMIC_RELEASE);
+	__atomic_fetch_or(&e->flags, (unsigned char)(SF_REC |
+	    (u->r.kind == SOCK_KIND_UDP ? SF_UDP : 0)), __ATOMIC_RELEASE);
 }
 
 bool
@@ -345,6 +390,7 @@ internal_in(unsigned first, unsigned last, unsigned *out)
 {
 	unsigned n = 0;
 
+	internal_init();
 	for (unsigned i = 0; i < INTERNAL_MAX; i++) {
 		int fd = __atomic_load_n(&internal_fds[i], __ATOMIC_ACQUIRE);
 		unsigned k;
@@ -405,22 +451,45 @@ sock_closefrom(int lowfd)
 	(void)sock_close_range((unsigned)lowfd, ~0U, 0);
 }
 
-void
+int
 sock_internal_add(int fd)
 {
 	struct sock_entry *e = entry(fd, true);
 
-	if (e == NULL)
-		return;
+	if (e == NULL) {
+		errno = EMFILE;
+		return -1;
+	}
+	internal_init();
 	for (unsigned i = 0; i < INTERNAL_MAX; i++) {
 		int empty = -1;
 
 		if (__atomic_compare_exchange_n(&internal_fds[i], &empty, fd, false,
 		    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 			__atomic_fetch_or(&e->flags, SF_INTERNAL, __ATOMIC_RELEASE);
-			return;
+			return 0;
 		}
 	}
+	errno = EMFILE;
+	return -1;
+}
+
+void
+sock_internal_close(int fd)
+{
+	struct sock_entry *e = entry(fd, false);
+
+	internal_init();
+	for (unsigned i = 0; i < INTERNAL_MAX; i++) {
+		int old = fd;
+
+		if (__atomic_compare_exchange_n(&internal_fds[i], &old, -1, false,
+		    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			break;
+	}
+	if (e != NULL)
+		__atomic_fetch_and(&e->flags, (unsigned char)~SF_INTERNAL, __ATOMIC_RELEASE);
+	(void)real_close(fd);
 }
 
 int
@@ -453,6 +522,7 @@ sock_dup_target(int newfd)
 	}
 	__atomic_fetch_or(&ne->flags, SF_INTERNAL, __ATOMIC_RELEASE);
 	__atomic_fetch_and(&e->flags, (unsigned char)~SF_INTERNAL, __ATOMIC_RELEASE);
+	udp_ctl_moved(newfd, nfd);
 	return 0;
 }
 
@@ -464,7 +534,8 @@ sock_copy(int oldfd, int newfd)
 
 	if (oldfd == newfd || !proc_owns_state())
 		return;
-	if ((flags_of(o) & SF_REC) && rec_load(o, &u) && (n = entry(newfd, true)) != NULL) {
+	if ((flags_of(o) & SF_REC) && rec_load(o, &u) && u.r.kind != SOCK_KIND_UDP &&
+	    (n = entry(newfd, true)) != NULL) {
 		/* Same socket, same inode: the record holds as it is, with a
 		 * pin of its own.  Taken by address, under the map's lock:
 		 * the old record's pin may be released by a close() on another

@@ -39,7 +39,7 @@ enum cfg_log {
 	CFG_LOG_DEBUG,
 };
 
-enum cfg_udp { CFG_UDP_DIRECT = 0, CFG_UDP_REFUSE };
+enum cfg_udp { CFG_UDP_DIRECT = 0, CFG_UDP_REFUSE, CFG_UDP_CHAIN };
 /* Which listening sockets go through the chain (SOCKS BIND). */
 enum cfg_bind { CFG_BIND_AUTO = 0, CFG_BIND_CHAIN, CFG_BIND_LOCAL };
 enum cfg_dns { CFG_DNS_LOCAL = 0, CFG_DNS_REMOTE };
@@ -78,7 +78,7 @@ struct cfg {
 };
 
 /* Fills c with the defaults: strict chain, no proxies, direct 127.0.0.0/8
- * and ::1/128, connect 5 s, handshake 15 s, log warn, udp refuse, dns
+ * and ::1/128, connect 5 s, handshake 15 s, log warn, udp chain, dns
  * remote with stand-ins from 240.0.0.0/8 and 100::/64, 65536 names.
  * (A proxychains.conf resolves locally unless it says proxy_dns.) */
 void cfg_defaults(struct cfg *c);

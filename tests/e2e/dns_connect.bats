@@ -62,7 +62,10 @@ teardown() {
 	assert_equal "$(session_count)" 0
 }
 
-@test "sendto a stand-in fails with EAFNOSUPPORT" {
+@test "sendto a stand-in with udp = direct fails with EAFNOSUPPORT" {
+	# (With the default udp = chain the name goes to the proxy instead:
+	# udp_client.bats.)
+	dns_conf "proxy = socks5://127.0.0.1:$SOCKSIFYD_PORT" "udp = direct"
 	drun dsfy "$DNS_PROGS/dns_probe" "gai echo-target.test 53 inet 0 dgram" "udp @ 53"
 	assert_success
 	assert_line --index 1 --regexp '^ai inet 240\.'

@@ -246,7 +246,17 @@ assert_routed() {
 	assert_no_leak
 }
 
-@test "perimeter: UDP with the default config (no udp key): sendto fails with EACCES, the library says so, nothing leaves" {
+@test "perimeter: UDP with the default config (no udp key) goes through the chain: the proxy relays it, nothing leaves" {
+	probe udp "$LEAK_T4" "$UDP_PORT"
+	assert_no_leak
+	assert_success
+	assert_output "udp SENT 19"
+	assert_session cmd=udp result=ok
+	wait_until 5 test -s "$UDP_LOG" || fail "the UDP target got nothing"
+}
+
+@test "perimeter: UDP with udp = refuse: sendto fails with EACCES, the library says so, nothing leaves" {
+	leak_conf "udp = refuse"
 	probe udp "$LEAK_T4" "$UDP_PORT" udp "$LEAK_T6" "$UDP_PORT"
 	assert_no_leak
 	assert_failure 3

@@ -69,7 +69,7 @@ test_defaults(void)
 	CHECK_EQ_INT(c.connect_timeout_ms, 5000);
 	CHECK_EQ_INT(c.handshake_timeout_ms, 15000);
 	CHECK_EQ_INT(c.log_level, CFG_LOG_WARN);
-	CHECK_EQ_INT(c.udp, CFG_UDP_REFUSE);
+	CHECK_EQ_INT(c.udp, CFG_UDP_CHAIN);
 	CHECK_EQ_INT(c.dns, CFG_DNS_REMOTE);
 	CHECK_EQ_INT(c.fake_ipv4.family, AF_INET);
 	CHECK_EQ_INT(c.fake_ipv4.prefix, 8);
@@ -178,6 +178,8 @@ test_values(void)
 	GOOD("udp = direct\ndns = local\n");
 	CHECK_EQ_INT(c.udp, CFG_UDP_DIRECT);
 	CHECK_EQ_INT(c.dns, CFG_DNS_LOCAL);
+	GOOD("udp = chain\n");
+	CHECK_EQ_INT(c.udp, CFG_UDP_CHAIN);
 	GOOD("connect_timeout = 0.001\nhandshake_timeout = 86400\n");
 	CHECK_EQ_INT(c.connect_timeout_ms, 1);
 	CHECK_EQ_INT(c.handshake_timeout_ms, 86400000);

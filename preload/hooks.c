@@ -100,6 +100,10 @@ getpeername(int fd, __SOCKADDR_ARG addr, socklen_t *len)
 	struct sockaddr *sa = addr.__sockaddr__;
 	struct sock_rec r;
 
+	if (async_busy(fd)) {
+		errno = ENOTCONN; /* the chain is not up yet */
+		return -1;
+	}
 	if (sa != NULL && len != NULL && sock_flagged(fd) && sock_get(fd, &r)) {
 		memcpy(sa, &r.peer, *len < r.peerlen ? *len : r.peerlen);
 		*len = r.peerlen;
@@ -128,7 +132,14 @@ SFY_EXPORT int
 getsockopt(int fd, int level, int name, void *restrict val, socklen_t *restrict len)
 {
 	struct sock_rec r;
+	int e;
 
+	if (level == SOL_SOCKET && name == SO_ERROR && val != NULL && len != NULL &&
+	    *len >= sizeof(int) && async_take_error(fd, &e)) {
+		memcpy(val, &e, sizeof(e));
+		*len = sizeof(e);
+		return 0;
+	}
 	if (level == SOL_SOCKET && name == SO_DOMAIN && val != NULL && len != NULL &&
 	    *len >= sizeof(int) && sock_flagged(fd) && sock_get(fd, &r) && r.swapped) {
 		int v = r.family;
@@ -244,6 +255,10 @@ static ssize_t
 do_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *sa,
     socklen_t len)
 {
+	if (async_busy(fd)) {
+		errno = EAGAIN; /* the chain is not up yet */
+		return -1;
+	}
 	if (sa == NULL)
 		return real_sendto(fd, buf, n, flags, sa, len);
 	switch (fastopen(fd, sa, len, flags)) {
@@ -267,6 +282,10 @@ sendto(int fd, const void *buf, size_t n, int flags, __CONST_SOCKADDR_ARG addr,
 SFY_EXPORT ssize_t
 sendmsg(int fd, const struct msghdr *msg, int flags)
 {
+	if (async_busy(fd)) {
+		errno = EAGAIN; /* the chain is not up yet */
+		return -1;
+	}
 	if (msg == NULL || msg->msg_name == NULL)
 		return real_sendmsg(fd, msg, flags);
 	switch (fastopen(fd, msg->msg_name, msg->msg_namelen, flags)) {

@@ -45,6 +45,7 @@ enum {
 	SF_BUSY = 4,         /* a handshake is under way */
 	SF_ABANDONED = 8,    /* ... and the program closed the fd meanwhile */
 	SF_INSTALLING = 16,  /* ... which is being put in place */
+	SF_ASYNC = 64,       /* ... driven by the engine thread (async.c) */
 };
 
 #define REC_WORDS ((sizeof(struct sock_rec) + 7) / 8)
@@ -186,6 +187,33 @@ sock_get(int fd, struct sock_rec *r)
 	return true;
 }
 
+bool
+sock_async(int fd)
+{
+	unsigned char f = flags_of(entry(fd, false));
+
+	return (f & (SF_ASYNC | SF_ABANDONED)) == SF_ASYNC;
+}
+
+bool
+sock_abandoned(int fd)
+{
+	return (flags_of(entry(fd, false)) & SF_ABANDONED) != 0;
+}
+
+void
+sock_set_async(int fd, bool on)
+{
+	struct sock_entry *e = entry(fd, false);
+
+	if (e == NULL)
+		return;
+	if (on)
+		__atomic_fetch_or(&e->flags, SF_ASYNC, __ATOMIC_RELEASE);
+	else
+		__atomic_fetch_and(&e->flags, (unsigned char)~SF_ASYNC, __ATOMIC_RELEASE);
+}
+
 void
 sock_forget(int fd)
 {
@@ -234,7 +262,8 @@ sock_end(int fd, int tracked, const struct sock_rec *r, int (*install)(void *, i
 		if (f & SF_ABANDONED) {
 			/* The program closed fd: what is there now is not
 			 * ours to touch. */
-			__atomic_fetch_and(&e->flags, (unsigned char)~(SF_BUSY | SF_ABANDONED),
+			__atomic_fetch_and(&e->flags,
+			    (unsigned char)~(SF_BUSY | SF_ABANDONED | SF_ASYNC),
 			    __ATOMIC_ACQ_REL);
 			errno = EBADF;
 			return -1;
@@ -253,7 +282,8 @@ sock_end(int fd, int tracked, const struct sock_rec *r, int (*install)(void *, i
 		}
 		set_rec(e, &u);
 	}
-	__atomic_fetch_and(&e->flags, (unsigned char)~(SF_BUSY | SF_INSTALLING), __ATOMIC_ACQ_REL);
+	__atomic_fetch_and(&e->flags, (unsigned char)~(SF_BUSY | SF_INSTALLING | SF_ASYNC),
+	    __ATOMIC_ACQ_REL);
 	errno = saved;
 	return rc;
 }
@@ -275,8 +305,11 @@ abandon(struct sock_entry *e)
 		}
 		if (__atomic_compare_exchange_n(&e->flags, &f,
 		    (unsigned char)(f | SF_ABANDONED), false, __ATOMIC_ACQ_REL,
-		    __ATOMIC_ACQUIRE))
+		    __ATOMIC_ACQUIRE)) {
+			if (f & SF_ASYNC)
+				async_kick(); /* the engine lets go of it */
 			return;
+		}
 	}
 }
 

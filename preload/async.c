@@ -67,7 +67,7 @@ struct job {
 };
 
 unsigned async_running;          /* jobs in the engine: the hooks' first check */
-static unsigned failed_unread;   /* failures SO_ERROR has not answered yet */
+unsigned async_failed;           /* failures SO_ERROR has not answered yet */
 static bool epoll_seen;          /* the program made an epoll set */
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -159,7 +159,7 @@ job_free(struct job *j)
 	if (j->next != NULL)
 		j->next->prev = j->prev;
 	if (j->state == JOB_FAILED)
-		__atomic_fetch_sub(&failed_unread, 1, __ATOMIC_RELEASE);
+		__atomic_fetch_sub(&async_failed, 1, __ATOMIC_RELEASE);
 	dest_release(&j->d);
 	free(j);
 }
@@ -181,7 +181,7 @@ prune_failed(void)
 {
 	struct job *j, *next;
 
-	if (__atomic_load_n(&failed_unread, __ATOMIC_ACQUIRE) < FAILED_KEEP)
+	if (__atomic_load_n(&async_failed, __ATOMIC_ACQUIRE) < FAILED_KEEP)
 		return;
 	for (j = jobs; j != NULL; j = next) {
 		next = j->next;
@@ -382,11 +382,13 @@ finish(struct job *j, bool ok)
 	if (!ok) {
 		j->err = chain_failure(j->c)->err;
 		j->state = JOB_FAILED;
-		__atomic_fetch_add(&failed_unread, 1, __ATOMIC_RELEASE);
+		__atomic_fetch_add(&async_failed, 1, __ATOMIC_RELEASE);
 	}
 	(void)sfy_connect_end(j->fd, j->tracked, j->cfg, &j->d, (struct sockaddr *)&j->sa,
 	    j->salen, j->c, ok, &kept);
 	j->c = NULL;
+	if (kept && !ok)
+		sock_set_failed(j->fd, true);
 	if (kept)
 		restore_regs(j);
 	if (j->live)
@@ -552,7 +554,7 @@ atfork_child(void)
 	memset(buckets, 0, sizeof(buckets));
 	waiters = NULL;
 	__atomic_store_n(&async_running, 0, __ATOMIC_RELEASE);
-	__atomic_store_n(&failed_unread, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&async_failed, 0, __ATOMIC_RELEASE);
 	started = false;
 	if (tls_efd >= 0)
 		renew_at(tls_efd, eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
@@ -689,7 +691,7 @@ async_take_error(int fd, int *err)
 	struct job *j;
 	bool found = false;
 
-	if (__atomic_load_n(&failed_unread, __ATOMIC_ACQUIRE) == 0)
+	if (!async_failed_fd(fd))
 		return false;
 	pthread_mutex_lock(&mu);
 	j = job_find(fd);
@@ -700,6 +702,7 @@ async_take_error(int fd, int *err)
 		}
 		job_free(j);
 	}
+	sock_set_failed(fd, false);
 	pthread_mutex_unlock(&mu);
 	return found;
 }

@@ -255,8 +255,14 @@ static ssize_t
 do_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *sa,
     socklen_t len)
 {
+	int e;
+
 	if (async_busy(fd)) {
 		errno = EAGAIN; /* the chain is not up yet */
+		return -1;
+	}
+	if (async_failed_fd(fd) && async_take_error(fd, &e)) {
+		errno = e; /* the failed connect's error, once */
 		return -1;
 	}
 	if (sa == NULL)
@@ -282,8 +288,14 @@ sendto(int fd, const void *buf, size_t n, int flags, __CONST_SOCKADDR_ARG addr,
 SFY_EXPORT ssize_t
 sendmsg(int fd, const struct msghdr *msg, int flags)
 {
+	int e;
+
 	if (async_busy(fd)) {
 		errno = EAGAIN; /* the chain is not up yet */
+		return -1;
+	}
+	if (async_failed_fd(fd) && async_take_error(fd, &e)) {
+		errno = e; /* the failed connect's error, once */
 		return -1;
 	}
 	if (msg == NULL || msg->msg_name == NULL)

@@ -1,7 +1,8 @@
 /* hooks_io.c: reads and writes on a socket whose connect runs in the
  * engine thread (async.c) return EAGAIN, as on a TCP socket whose connect
  * is in progress: the program's bytes never reach a proxy before the
- * chain is up, nor handshake bytes the program.  With no handshake in the
+ * chain is up, nor handshake bytes the program.  After a failure the
+ * first of them gets the errno, as SO_ERROR would.  With no handshake in the
  * engine each hook is one atomic load and the real call.
  */
 #include <sys/socket.h>
@@ -25,8 +26,13 @@
 
 #define EARLY(fd) \
 	do { \
+		int e_; \
 		if (async_busy(fd)) { \
 			errno = EAGAIN; \
+			return -1; \
+		} \
+		if (async_failed_fd(fd) && async_take_error(fd, &e_)) { \
+			errno = e_; \
 			return -1; \
 		} \
 	} while (0)

@@ -77,6 +77,9 @@ int sock_end(int fd, int tracked, const struct sock_rec *r,
 bool sock_async(int fd);
 bool sock_abandoned(int fd);
 void sock_set_async(int fd, bool on);
+/* That handshake failed and SO_ERROR has not told the program yet. */
+bool sock_failed(int fd);
+void sock_set_failed(int fd, bool on);
 /* The hooks' work: close, close_range, closefrom, dup and its kin. */
 int sock_close(int fd);
 int sock_close_range(unsigned first, unsigned last, int flags);
@@ -140,6 +143,14 @@ static inline bool
 async_busy(int fd)
 {
 	return __atomic_load_n(&async_running, __ATOMIC_ACQUIRE) != 0 && sock_async(fd);
+}
+/* fd's handshake failed and the program has not been told: SO_ERROR, a
+ * read, a write or another connect get the errno (async_take_error). */
+extern unsigned async_failed;
+static inline bool
+async_failed_fd(int fd)
+{
+	return __atomic_load_n(&async_failed, __ATOMIC_ACQUIRE) != 0 && sock_failed(fd);
 }
 /* fd is a non-blocking socket: its connect may go to the engine. */
 bool async_wanted(int fd);

@@ -46,6 +46,7 @@ enum {
 	SF_ABANDONED = 8,    /* ... and the program closed the fd meanwhile */
 	SF_INSTALLING = 16,  /* ... which is being put in place */
 	SF_ASYNC = 64,       /* ... driven by the engine thread (async.c) */
+	SF_FAILED = 128,     /* that handshake failed; SO_ERROR not read yet */
 };
 
 #define REC_WORDS ((sizeof(struct sock_rec) + 7) / 8)
@@ -201,17 +202,35 @@ sock_abandoned(int fd)
 	return (flags_of(entry(fd, false)) & SF_ABANDONED) != 0;
 }
 
-void
-sock_set_async(int fd, bool on)
+static void
+set_flag(int fd, unsigned char flag, bool on)
 {
 	struct sock_entry *e = entry(fd, false);
 
 	if (e == NULL)
 		return;
 	if (on)
-		__atomic_fetch_or(&e->flags, SF_ASYNC, __ATOMIC_RELEASE);
+		__atomic_fetch_or(&e->flags, flag, __ATOMIC_RELEASE);
 	else
-		__atomic_fetch_and(&e->flags, (unsigned char)~SF_ASYNC, __ATOMIC_RELEASE);
+		__atomic_fetch_and(&e->flags, (unsigned char)~flag, __ATOMIC_RELEASE);
+}
+
+void
+sock_set_async(int fd, bool on)
+{
+	set_flag(fd, SF_ASYNC, on);
+}
+
+bool
+sock_failed(int fd)
+{
+	return (flags_of(entry(fd, false)) & SF_FAILED) != 0;
+}
+
+void
+sock_set_failed(int fd, bool on)
+{
+	set_flag(fd, SF_FAILED, on);
 }
 
 void
@@ -328,6 +347,8 @@ sock_close(int fd)
 	/* The record goes before the fd does: once closed, the number may
 	 * be reused by another thread's socket at once. */
 	if (proc_owns_state()) {
+		if (f & SF_FAILED)
+			set_flag(fd, SF_FAILED, false);
 		if (f & SF_BUSY)
 			abandon(e);
 		drop_rec(e);

@@ -14,14 +14,17 @@
  *
  * One connection (no THREADS) prints, in order:
  *   connect EINPROGRESS|0|ERRNAME
- *   write_before EAGAIN|...      (a write right after connect; not with
- *                                 ASYNC_LOOP_NO_WRITE set)
+ *   write_before EAGAIN|...      (a write right after connect)
  *   peer_before ENOTCONN|...     (getpeername right after connect)
+ *   connect_again EALREADY|...   (a second connect while in progress)
+ *                                (neither of these two with ASYNC_LOOP_QUIET
+ *                                set: they would take a failure's errno)
  *   event N                      (events the loop got before SO_ERROR was set
  *                                 or the socket worked; 1 is right)
  *   so_error 0|ERRNAME
  *   elapsed_ms T                 (connect to the event)
- * and, when SO_ERROR is 0: "peer_at_event ok", "echo ok".  Then "done".
+ * and, when SO_ERROR is 0: "peer_at_event ok", "echo ok" and
+ * "connect_after EISCONN|...".  Then "done".
  * Every wait is bounded (20 s); exit 0 when the program ran to the end.
  */
 #include <sys/epoll.h>
@@ -33,6 +36,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,6 +171,7 @@ static int
 single(const char *mode)
 {
 	int fd = nb_socket(), ep = -1, e, events;
+	bool quiet;
 	struct sockaddr_in peer;
 	socklen_t pl = sizeof(peer);
 	uint32_t kind = EPOLLIN | EPOLLOUT | EPOLLET;
@@ -187,12 +192,16 @@ single(const char *mode)
 	t0 = now_ms();
 	e = start_connect(fd);
 	printf("connect %s\n", errname(e));
-	/* A write takes a failed connect's error, as it does from the
-	 * kernel: a test of SO_ERROR after a failure does without it. */
-	if (getenv("ASYNC_LOOP_NO_WRITE") == NULL)
+	/* A write or a second connect takes a failed connect's error, as it
+	 * does from the kernel: a test of SO_ERROR after a failure does
+	 * without them. */
+	quiet = getenv("ASYNC_LOOP_QUIET") != NULL;
+	if (!quiet)
 		printf("write_before %s\n", write(fd, "x", 1) < 0 ? errname(errno) : "written");
 	printf("peer_before %s\n", getpeername(fd, (struct sockaddr *)&peer, &pl) != 0 ?
 	    errname(errno) : "connected");
+	if (e == EINPROGRESS && !quiet)
+		printf("connect_again %s\n", errname(start_connect(fd)));
 	if (ep >= 0 && strcmp(mode, "epoll-before") != 0 &&
 	    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0)
 		return 2;
@@ -209,6 +218,7 @@ single(const char *mode)
 			printf("peer_at_event ok\n");
 		if (echo_line(fd, 0) == 0)
 			printf("echo ok\n");
+		printf("connect_after %s\n", errname(start_connect(fd)));
 	}
 	printf("done\n");
 	fflush(stdout);

@@ -380,15 +380,17 @@ finish(struct job *j, bool ok)
 
 	unwatch(j);
 	if (!ok) {
+		/* Before the socket is disconnected: an epoll registration
+		 * reports the hang-up even while masked, and SO_ERROR must
+		 * answer from the first moment the program can look. */
 		j->err = chain_failure(j->c)->err;
 		j->state = JOB_FAILED;
 		__atomic_fetch_add(&async_failed, 1, __ATOMIC_RELEASE);
+		sock_set_failed(j->fd, true);
 	}
 	(void)sfy_connect_end(j->fd, j->tracked, j->cfg, &j->d, (struct sockaddr *)&j->sa,
 	    j->salen, j->c, ok, &kept);
 	j->c = NULL;
-	if (kept && !ok)
-		sock_set_failed(j->fd, true);
 	if (kept)
 		restore_regs(j);
 	if (j->live)

@@ -307,6 +307,18 @@ sock_end(int fd, int tracked, const struct sock_rec *r, int (*install)(void *, i
 	return rc;
 }
 
+/* The engine thread (async.c) lets go of an abandoned handshake at once
+ * when kicked; waiting for it (bounded) frees the number for a connect
+ * the program makes next, which would otherwise get EALREADY. */
+static void
+let_go_async(struct sock_entry *e)
+{
+	async_kick();
+	for (int i = 0; i < SOCK_SPINS &&
+	    (__atomic_load_n(&e->flags, __ATOMIC_ACQUIRE) & SF_BUSY); i++)
+		sched_yield();
+}
+
 /* close() while a handshake runs on fd: the handshake must not touch
  * whatever the number names next.  Waits out an install in progress (a
  * dup3 and a record store, short), so the program's close closes what it
@@ -326,7 +338,7 @@ abandon(struct sock_entry *e)
 		    (unsigned char)(f | SF_ABANDONED), false, __ATOMIC_ACQ_REL,
 		    __ATOMIC_ACQUIRE)) {
 			if (f & SF_ASYNC)
-				async_kick(); /* the engine lets go of it */
+				let_go_async(e);
 			return;
 		}
 	}

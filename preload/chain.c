@@ -479,7 +479,7 @@ step_failed(struct chain *c)
 /* Advances the chain as far as it can go without blocking: HS_DONE when
  * the whole chain is up, HS_WANT_READ/HS_WANT_WRITE on c->work, or
  * HS_FAILED. */
-static int
+int
 chain_step(struct chain *c)
 {
 	for (;;) {
@@ -536,6 +536,25 @@ chain_timed_out(struct chain *c)
 		snprintf(c->fail.detail + l, sizeof(c->fail.detail) - l,
 		    " (handshake timed out)");
 	}
+}
+
+int
+chain_fd(const struct chain *c)
+{
+	return c->work;
+}
+
+int64_t
+chain_deadline(const struct chain *c)
+{
+	return c->op_deadline;
+}
+
+int
+chain_expire(struct chain *c)
+{
+	chain_timed_out(c);
+	return step_failed(c);
 }
 
 int

@@ -100,37 +100,26 @@ install(void *arg, int fd)
 	return chain_install(arg, fd);
 }
 
-/* Runs the chain for d on fd and records the result. */
-static int
-proxy(int fd, const struct cfg *cfg, struct dest *d, const struct sockaddr *sa,
-    socklen_t len)
+int
+sfy_connect_end(int fd, int tracked, const struct cfg *cfg, struct dest *d,
+    const struct sockaddr *sa, socklen_t len, struct chain *c, bool ok, bool *kept)
 {
 	struct sock_rec rec;
-	struct sfy_fail f;
 	struct wire_addr bnd;
-	struct chain *c;
-	int tracked, rc = -1, e;
+	int rc = -1, e;
 
-	if (sock_flagged(fd) && sock_get(fd, &rec)) {
-		if (rec.kind != SOCK_KIND_LISTEN || rec.lstate != LISTEN_BOUND) {
-			/* Still the socket we connected: it is connected. */
-			errno = EISCONN;
-			return -1;
-		}
-		/* Bound (only noted, see listen.c) and now connected: the
-		 * address was a wildcard, or a hop's, no source to keep. */
-		sock_forget(fd);
-	}
-	tracked = sock_begin(fd);
-	if (tracked < 0)
-		return -1;
-	c = chain_new(cfg, fd, sa->sa_family, HS_CMD_CONNECT, &d->wire, &f);
-	if (c == NULL || chain_run(c) != 0) {
-		e = c != NULL ? chain_failure(c)->err : f.err;
-		(void)sock_end(fd, tracked, NULL, NULL, NULL);
+	if (!ok) {
+		e = chain_failure(c)->err;
 		if (log_enabled(CFG_LOG_ERROR))
-			log_result(cfg, d, NULL, c != NULL ? chain_failure(c) : &f);
-		goto out;
+			log_result(cfg, d, NULL, chain_failure(c));
+		/* Disconnected first: whoever sees the fd next sees a failed
+		 * connect. */
+		chain_free(c);
+		rc = sock_end(fd, tracked, NULL, NULL, NULL);
+		if (kept != NULL)
+			*kept = rc == 0;
+		errno = e;
+		return -1;
 	}
 	memset(&rec, 0, sizeof(rec));
 	rec.kind = SOCK_KIND_TCP;
@@ -155,9 +144,57 @@ proxy(int fd, const struct cfg *cfg, struct dest *d, const struct sockaddr *sa,
 	if (log_enabled(CFG_LOG_INFO))
 		log_result(cfg, d, c, NULL);
 out:
+	if (kept != NULL)
+		*kept = rc == 0;
 	chain_free(c);
 	errno = e;
 	return rc;
+}
+
+/* Runs the chain for d on fd and records the result: here, or in the
+ * engine thread for a non-blocking socket. */
+static int
+proxy(int fd, const struct cfg *cfg, struct dest *d, const struct sockaddr *sa,
+    socklen_t len)
+{
+	struct sock_rec rec;
+	struct sfy_fail f;
+	struct chain *c;
+	bool nonblocking;
+	int tracked, e;
+
+	if (sock_flagged(fd) && sock_get(fd, &rec)) {
+		if (rec.kind != SOCK_KIND_LISTEN || rec.lstate != LISTEN_BOUND) {
+			/* Still the socket we connected: it is connected. */
+			errno = EISCONN;
+			return -1;
+		}
+		/* Bound (only noted, see listen.c) and now connected: the
+		 * address was a wildcard, or a hop's, no source to keep. */
+		sock_forget(fd);
+	}
+	if (async_take_error(fd, &e)) {
+		/* A failed non-blocking connect not asked about yet. */
+		errno = e;
+		return -1;
+	}
+	tracked = sock_begin(fd);
+	if (tracked < 0)
+		return -1;
+	/* Asked before chain_new, which makes the socket non-blocking for
+	 * the handshake. */
+	nonblocking = tracked > 0 && async_wanted(fd);
+	c = chain_new(cfg, fd, sa->sa_family, HS_CMD_CONNECT, &d->wire, &f);
+	if (c == NULL) {
+		(void)sock_end(fd, tracked, NULL, NULL, NULL);
+		if (log_enabled(CFG_LOG_ERROR))
+			log_result(cfg, d, NULL, &f);
+		errno = f.err;
+		return -1;
+	}
+	if (nonblocking)
+		return async_connect(fd, tracked, cfg, d, sa, len, c);
+	return sfy_connect_end(fd, tracked, cfg, d, sa, len, c, chain_run(c) == 0, NULL);
 }
 
 int

@@ -113,6 +113,10 @@ getpeername(int fd, __SOCKADDR_ARG addr, socklen_t *len)
 	struct sockaddr *sa = addr.__sockaddr__;
 	struct sock_rec r;
 
+	if (async_busy(fd)) {
+		errno = ENOTCONN; /* the chain is not up yet */
+		return -1;
+	}
 	if (sa != NULL && len != NULL && sock_flagged(fd) && sock_get(fd, &r)) {
 		if (r.peerlen == 0) {
 			/* A UDP socket of the chain, not connected. */
@@ -155,7 +159,14 @@ SFY_EXPORT int
 getsockopt(int fd, int level, int name, void *restrict val, socklen_t *restrict len)
 {
 	struct sock_rec r;
+	int e;
 
+	if (level == SOL_SOCKET && name == SO_ERROR && val != NULL && len != NULL &&
+	    *len >= sizeof(int) && async_take_error(fd, &e)) {
+		memcpy(val, &e, sizeof(e));
+		*len = sizeof(e);
+		return 0;
+	}
 	if (level == SOL_SOCKET && name == SO_DOMAIN && val != NULL && len != NULL &&
 	    *len >= sizeof(int) && sock_flagged(fd) && sock_get(fd, &r) && r.swapped) {
 		int v = r.family;
@@ -275,6 +286,16 @@ static ssize_t
 do_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *sa,
     socklen_t len)
 {
+	int e;
+
+	if (async_busy(fd)) {
+		errno = EAGAIN; /* the chain is not up yet */
+		return -1;
+	}
+	if (async_failed_fd(fd) && async_take_error(fd, &e)) {
+		errno = e; /* the failed connect's error, once */
+		return -1;
+	}
 	if (sa == NULL)
 		return udp_sendto(fd, buf, n, flags, sa, len);
 	switch (fastopen(fd, sa, len, flags)) {
@@ -322,6 +343,16 @@ udp_or_real_sendmsg(int fd, const struct msghdr *msg, int flags)
 SFY_EXPORT ssize_t
 sendmsg(int fd, const struct msghdr *msg, int flags)
 {
+	int e;
+
+	if (async_busy(fd)) {
+		errno = EAGAIN; /* the chain is not up yet */
+		return -1;
+	}
+	if (async_failed_fd(fd) && async_take_error(fd, &e)) {
+		errno = e; /* the failed connect's error, once */
+		return -1;
+	}
 	if (msg == NULL || (msg->msg_name == NULL && !sock_udp_flagged(fd)))
 		return real_sendmsg(fd, msg, flags);
 	if (msg->msg_name == NULL)

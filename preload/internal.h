@@ -174,6 +174,16 @@ int swap_new_socket(int family, int proto);
 /* Puts sock at fd (the program's number; old is a private dup of the
  * program's socket, used to copy options and find its registrations). */
 int swap_install(int fd, int old, int sock);
+/* The epoll registrations of fd (whose socket has inode ino) in every
+ * epoll set of the process, read from /proc/self/fdinfo: how many (at
+ * most EPREG_MAX). */
+struct epreg {
+	int epfd;
+	uint32_t events;
+	uint64_t data;
+};
+#define EPREG_MAX 16
+unsigned swap_find_registrations(int fd, ino_t ino, struct epreg *out);
 
 /* ---- chain.c: picking hops and building the chain ---- */
 struct chain;
@@ -192,6 +202,15 @@ void chain_fix_path(struct chain *c, const uint8_t *hops, unsigned n);
  * the failure in chain_failure().  Leaves the program's file flags as
  * they were. */
 int chain_run(struct chain *c);
+/* For a caller that waits itself (async.c): chain_step advances as far as
+ * it can without blocking (HS_DONE, HS_WANT_READ/HS_WANT_WRITE on
+ * chain_fd, or HS_FAILED); chain_deadline is when the step under way
+ * times out, and chain_expire is called once it has: HS_FAILED, or
+ * HS_DONE when a non-strict chain skips the hop and goes on. */
+int chain_step(struct chain *c);
+int chain_fd(const struct chain *c);
+int64_t chain_deadline(const struct chain *c);
+int chain_expire(struct chain *c);
 const struct sfy_fail *chain_failure(const struct chain *c);
 /* After success: the socket that now carries the tunnel; when it is not
  * the program's own (a family swap), chain_install puts it at the fd. */

@@ -84,6 +84,16 @@ int sock_begin(int fd);
  * with EBADF when fd was closed (nothing installed, nothing recorded). */
 int sock_end(int fd, int tracked, const struct sock_rec *r,
     int (*install)(void *arg, int fd), void *arg);
+/* A handshake started by sock_begin runs in the engine thread (async.c):
+ * sock_async is true while it does and the program has not closed fd (no
+ * lock: the wait and I/O hooks ask it first); sock_abandoned says the
+ * program closed fd meanwhile. */
+bool sock_async(int fd);
+bool sock_abandoned(int fd);
+void sock_set_async(int fd, bool on);
+/* That handshake failed and SO_ERROR has not told the program yet. */
+bool sock_failed(int fd);
+void sock_set_failed(int fd, bool on);
 /* The hooks' work: close, close_range, closefrom, dup and its kin. */
 int sock_close(int fd);
 int sock_close_range(unsigned first, unsigned last, int flags);
@@ -166,5 +176,58 @@ int sfy_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags);
 /* connect.c tells of each proxied connection: its destination (the peer
  * a BIND expects) and the local name getsockname reports for it. */
 void sfy_note_proxied(const struct wire_addr *peer, const struct sockaddr *local);
+
+/* The end of a connect through the chain, however the chain ran (c
+ * succeeded when ok): the record goes in (or the failure is logged), and
+ * c is freed.  *kept, when not NULL, says whether fd was still the
+ * program's socket at the end.  0, or -1 with errno. */
+int sfy_connect_end(int fd, int tracked, const struct cfg *cfg, struct dest *d,
+    const struct sockaddr *sa, socklen_t len, struct chain *c, bool ok, bool *kept);
+
+/* ---- async.c: non-blocking connects, built by the engine thread ----
+ * async_running counts the handshakes in the engine: when it is zero,
+ * nothing below is needed (one atomic load). */
+extern unsigned async_running;
+/* fd's handshake runs in the engine: I/O on it would be early. */
+static inline bool
+async_busy(int fd)
+{
+	return __atomic_load_n(&async_running, __ATOMIC_ACQUIRE) != 0 && sock_async(fd);
+}
+/* fd's handshake failed and the program has not been told: SO_ERROR, a
+ * read, a write or another connect get the errno (async_take_error). */
+extern unsigned async_failed;
+static inline bool
+async_failed_fd(int fd)
+{
+	return __atomic_load_n(&async_failed, __ATOMIC_ACQUIRE) != 0 && sock_failed(fd);
+}
+/* fd is a non-blocking socket: its connect may go to the engine. */
+bool async_wanted(int fd);
+/* Hands c (built for d on fd, of which sock_begin said tracked) to the
+ * engine, which takes over c and d's pin: -1 with EINPROGRESS, 0 when the
+ * chain was up at once. */
+int async_connect(int fd, int tracked, const struct cfg *cfg, struct dest *d,
+    const struct sockaddr *sa, socklen_t len, struct chain *c);
+/* The failed handshake's errno for fd, once (SO_ERROR, a second
+ * connect). */
+bool async_take_error(int fd, int *err);
+/* The program closed an fd: the engine looks for abandoned handshakes. */
+void async_kick(void);
+/* A thread about to wait on fds, some in progress: it waits on w->efd too,
+ * which the engine signals on every completion. */
+struct async_waiter {
+	struct async_waiter *next, *prev;
+	int efd;
+};
+int async_waiter_add(struct async_waiter *w);
+void async_waiter_del(struct async_waiter *w);
+/* epoll_ctl on fd whose handshake runs: the registration is kept, with
+ * its events masked until the chain is up. */
+struct epoll_event;
+int async_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev);
+/* The program made an epoll set: registrations made before connect()
+ * are looked for from now on. */
+void async_note_epoll(void);
 
 #endif

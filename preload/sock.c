@@ -48,6 +48,8 @@ enum {
 	SF_ABANDONED = 8,    /* ... and the program closed the fd meanwhile */
 	SF_INSTALLING = 16,  /* ... which is being put in place */
 	SF_UDP = 32,         /* the record is a UDP socket's (SOCK_KIND_UDP) */
+	SF_ASYNC = 64,       /* ... driven by the engine thread (async.c) */
+	SF_FAILED = 128,     /* that handshake failed; SO_ERROR not read yet */
 };
 
 #define REC_WORDS ((sizeof(struct sock_rec) + 7) / 8)
@@ -231,6 +233,51 @@ sock_get(int fd, struct sock_rec *r)
 	return true;
 }
 
+bool
+sock_async(int fd)
+{
+	unsigned char f = flags_of(entry(fd, false));
+
+	return (f & (SF_ASYNC | SF_ABANDONED)) == SF_ASYNC;
+}
+
+bool
+sock_abandoned(int fd)
+{
+	return (flags_of(entry(fd, false)) & SF_ABANDONED) != 0;
+}
+
+static void
+set_flag(int fd, unsigned char flag, bool on)
+{
+	struct sock_entry *e = entry(fd, false);
+
+	if (e == NULL)
+		return;
+	if (on)
+		__atomic_fetch_or(&e->flags, flag, __ATOMIC_RELEASE);
+	else
+		__atomic_fetch_and(&e->flags, (unsigned char)~flag, __ATOMIC_RELEASE);
+}
+
+void
+sock_set_async(int fd, bool on)
+{
+	set_flag(fd, SF_ASYNC, on);
+}
+
+bool
+sock_failed(int fd)
+{
+	return (flags_of(entry(fd, false)) & SF_FAILED) != 0;
+}
+
+void
+sock_set_failed(int fd, bool on)
+{
+	set_flag(fd, SF_FAILED, on);
+}
+
 void
 sock_forget(int fd)
 {
@@ -279,7 +326,8 @@ sock_end(int fd, int tracked, const struct sock_rec *r, int (*install)(void *, i
 		if (f & SF_ABANDONED) {
 			/* The program closed fd: what is there now is not
 			 * ours to touch. */
-			__atomic_fetch_and(&e->flags, (unsigned char)~(SF_BUSY | SF_ABANDONED),
+			__atomic_fetch_and(&e->flags,
+			    (unsigned char)~(SF_BUSY | SF_ABANDONED | SF_ASYNC),
 			    __ATOMIC_ACQ_REL);
 			errno = EBADF;
 			return -1;
@@ -298,9 +346,22 @@ sock_end(int fd, int tracked, const struct sock_rec *r, int (*install)(void *, i
 		}
 		set_rec(e, &u);
 	}
-	__atomic_fetch_and(&e->flags, (unsigned char)~(SF_BUSY | SF_INSTALLING), __ATOMIC_ACQ_REL);
+	__atomic_fetch_and(&e->flags, (unsigned char)~(SF_BUSY | SF_INSTALLING | SF_ASYNC),
+	    __ATOMIC_ACQ_REL);
 	errno = saved;
 	return rc;
+}
+
+/* The engine thread (async.c) lets go of an abandoned handshake at once
+ * when kicked; waiting for it (bounded) frees the number for a connect
+ * the program makes next, which would otherwise get EALREADY. */
+static void
+let_go_async(struct sock_entry *e)
+{
+	async_kick();
+	for (int i = 0; i < SOCK_SPINS &&
+	    (__atomic_load_n(&e->flags, __ATOMIC_ACQUIRE) & SF_BUSY); i++)
+		sched_yield();
 }
 
 /* close() while a handshake runs on fd: the handshake must not touch
@@ -320,8 +381,11 @@ abandon(struct sock_entry *e)
 		}
 		if (__atomic_compare_exchange_n(&e->flags, &f,
 		    (unsigned char)(f | SF_ABANDONED), false, __ATOMIC_ACQ_REL,
-		    __ATOMIC_ACQUIRE))
+		    __ATOMIC_ACQUIRE)) {
+			if (f & SF_ASYNC)
+				let_go_async(e);
 			return;
+		}
 	}
 }
 
@@ -340,6 +404,8 @@ sock_close(int fd)
 	/* The record goes before the fd does: once closed, the number may
 	 * be reused by another thread's socket at once. */
 	if (proc_owns_state()) {
+		if (f & SF_FAILED)
+			set_flag(fd, SF_FAILED, false);
 		if (f & SF_BUSY)
 			abandon(e);
 		drop_rec(e);

@@ -14,6 +14,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -92,19 +93,11 @@ swap_new_socket(int family, int proto)
 	return socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
 }
 
-/* One epoll registration of the old socket. */
-struct epreg {
-	int epfd;
-	struct epoll_event ev;
-};
-
-#define EPREG_MAX 16
-
 /* Reads, from /proc/self/fdinfo of every epoll fd, the registrations of fd
  * whose file is the socket with inode ino.  Runs only on a swap, which is
  * rare enough to afford a walk over the fd table. */
-static unsigned
-find_registrations(int fd, ino_t ino, struct epreg *out)
+unsigned
+swap_find_registrations(int fd, ino_t ino, struct epreg *out)
 {
 	char path[64], link[64], line[160];
 	struct dirent *d;
@@ -145,8 +138,8 @@ find_registrations(int fd, ino_t ino, struct epreg *out)
 			if (ip == NULL || sscanf(ip, "ino:%lx", &tino) != 1 || tino != ino)
 				continue;
 			out[n].epfd = epfd;
-			out[n].ev.events = events;
-			out[n].ev.data.u64 = data;
+			out[n].events = events;
+			out[n].data = data;
 			n++;
 		}
 		fclose(f);
@@ -167,17 +160,22 @@ swap_install(int fd, int old, int sock)
 	if (fdflags < 0)
 		return -1;
 	if (fstat(old, &st) == 0)
-		n = find_registrations(fd, st.st_ino, regs);
+		n = swap_find_registrations(fd, st.st_ino, regs);
 	copy_opts(old, sock);
 	if (real_dup3(sock, fd, (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0)
 		return -1;
 	/* The old socket's entries go away with it; the new one takes them
 	 * over, with the same events and the same data. */
 	e = errno;
-	for (unsigned i = 0; i < n; i++)
-		if (epoll_ctl(regs[i].epfd, EPOLL_CTL_ADD, fd, &regs[i].ev) != 0 &&
-		    errno == EEXIST)
-			(void)epoll_ctl(regs[i].epfd, EPOLL_CTL_MOD, fd, &regs[i].ev);
+	for (unsigned i = 0; i < n; i++) {
+		struct epoll_event ev = { .events = regs[i].events, .data.u64 = regs[i].data };
+
+		/* The raw call: the library's epoll_ctl hook must not see it. */
+		if (real_syscall(SYS_epoll_ctl, regs[i].epfd, EPOLL_CTL_ADD, fd, (long)&ev,
+		    0, 0) != 0 && errno == EEXIST)
+			(void)real_syscall(SYS_epoll_ctl, regs[i].epfd, EPOLL_CTL_MOD, fd,
+			    (long)&ev, 0, 0);
+	}
 	errno = e;
 	return 0;
 }

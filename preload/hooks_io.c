@@ -1,9 +1,12 @@
-/* hooks_udp.c: the receive calls, and the plain read/write calls that a
- * connected UDP socket may use, interposed for UDP through the chain.
+/* hooks_io.c: reads and writes on sockets of the chain.
  *
- * These are hot calls in every program: for a socket the library does not
- * know as a UDP socket of the chain, each hook makes one lock-free flag
- * check and goes straight to libc.  Only the symbols here are exported.
+ * A TCP socket whose connect runs in the engine thread (async.c) answers
+ * EAGAIN, as a socket whose connect is in progress: the program's bytes
+ * never reach a proxy before the chain is up, nor handshake bytes the
+ * program; after a failure the first call gets the errno, as SO_ERROR
+ * would.  A UDP socket with an association (udp.c) sends and receives
+ * through it: headers added and stripped, the real source reported.
+ * Every other fd pays two flag checks and goes to libc.
  */
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -14,6 +17,19 @@
 #include <unistd.h>
 
 #include "lib.h"
+
+#define EARLY(fd) \
+	do { \
+		int e_; \
+		if (async_busy(fd)) { \
+			errno = EAGAIN; \
+			return -1; \
+		} \
+		if (async_failed_fd(fd) && async_take_error(fd, &e_)) { \
+			errno = e_; \
+			return -1; \
+		} \
+	} while (0)
 
 /* The next definition of name, found once (real_lookup); the raw system
  * call when there is none. */
@@ -52,6 +68,7 @@ SFY_EXPORT ssize_t
 recvfrom(int fd, void *restrict buf, size_t n, int flags, __SOCKADDR_ARG addr,
     socklen_t *restrict len)
 {
+	EARLY(fd);
 	NEXT(recvfrom);
 	if (!sock_udp_flagged(fd)) {
 		if (next_recvfrom == NULL)
@@ -64,6 +81,7 @@ recvfrom(int fd, void *restrict buf, size_t n, int flags, __SOCKADDR_ARG addr,
 SFY_EXPORT ssize_t
 recv(int fd, void *buf, size_t n, int flags)
 {
+	EARLY(fd);
 	NEXT(recv);
 	if (!sock_udp_flagged(fd)) {
 		if (next_recv == NULL)
@@ -76,6 +94,7 @@ recv(int fd, void *buf, size_t n, int flags)
 SFY_EXPORT ssize_t
 recvmsg(int fd, struct msghdr *msg, int flags)
 {
+	EARLY(fd);
 	if (!sock_udp_flagged(fd) || msg == NULL)
 		return real_recvmsg(fd, msg, flags);
 	return udp_recvmsg(fd, msg, flags);
@@ -84,6 +103,7 @@ recvmsg(int fd, struct msghdr *msg, int flags)
 SFY_EXPORT int
 recvmmsg(int fd, struct mmsghdr *vec, unsigned n, int flags, struct timespec *tmo)
 {
+	EARLY(fd);
 	NEXT(recvmmsg);
 	if (!sock_udp_flagged(fd) || vec == NULL || n == 0) {
 		if (next_recvmmsg == NULL)
@@ -98,6 +118,7 @@ recvmmsg(int fd, struct mmsghdr *vec, unsigned n, int flags, struct timespec *tm
 SFY_EXPORT ssize_t
 read(int fd, void *buf, size_t n)
 {
+	EARLY(fd);
 	NEXT(read);
 	if (!sock_udp_flagged(fd)) {
 		if (next_read == NULL)
@@ -110,6 +131,7 @@ read(int fd, void *buf, size_t n)
 SFY_EXPORT ssize_t
 readv(int fd, const struct iovec *iov, int cnt)
 {
+	EARLY(fd);
 	NEXT(readv);
 	if (!sock_udp_flagged(fd) || cnt < 0) {
 		if (next_readv == NULL)
@@ -127,6 +149,7 @@ send(int fd, const void *buf, size_t n, int flags)
 	bool handled = false;
 	ssize_t r = 0;
 
+	EARLY(fd);
 	NEXT(send);
 	if (sock_udp_flagged(fd)) {
 		r = send_vec(fd, &iov, 1, flags, &handled);
@@ -145,6 +168,7 @@ write(int fd, const void *buf, size_t n)
 	bool handled = false;
 	ssize_t r = 0;
 
+	EARLY(fd);
 	NEXT(write);
 	if (sock_udp_flagged(fd)) {
 		r = send_vec(fd, &iov, 1, 0, &handled);
@@ -162,6 +186,7 @@ writev(int fd, const struct iovec *iov, int cnt)
 	bool handled = false;
 	ssize_t r = 0;
 
+	EARLY(fd);
 	NEXT(writev);
 	if (sock_udp_flagged(fd) && cnt >= 0) {
 		r = send_vec(fd, iov, cnt, 0, &handled);
@@ -178,6 +203,7 @@ writev(int fd, const struct iovec *iov, int cnt)
 SFY_EXPORT ssize_t
 __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
 {
+	EARLY(fd);
 	NEXT(__recv_chk);
 	if (!sock_udp_flagged(fd) || n > buflen)
 		return next___recv_chk(fd, buf, n, buflen, flags);
@@ -188,6 +214,7 @@ SFY_EXPORT ssize_t
 __recvfrom_chk(int fd, void *restrict buf, size_t n, size_t buflen, int flags,
     __SOCKADDR_ARG addr, socklen_t *restrict len)
 {
+	EARLY(fd);
 	NEXT(__recvfrom_chk);
 	if (!sock_udp_flagged(fd) || n > buflen)
 		return next___recvfrom_chk(fd, buf, n, buflen, flags, addr, len);
@@ -197,6 +224,7 @@ __recvfrom_chk(int fd, void *restrict buf, size_t n, size_t buflen, int flags,
 SFY_EXPORT ssize_t
 __read_chk(int fd, void *buf, size_t n, size_t buflen)
 {
+	EARLY(fd);
 	NEXT(__read_chk);
 	if (!sock_udp_flagged(fd) || n > buflen)
 		return next___read_chk(fd, buf, n, buflen);

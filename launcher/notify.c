@@ -306,7 +306,10 @@ do_connect(const struct job *j)
 		break;
 	case DEST_PROXY:
 		if (type != SOCK_STREAM) {
-			log_refused(CFG_LOG_WARN, j, "udp connect", (struct sockaddr *)&ss,
+			/* Go connects a UDP socket to each address it is given,
+			 * to sort them: for a stand-in that is routine. */
+			log_refused(d.standin ? CFG_LOG_INFO : CFG_LOG_WARN, j, "udp connect",
+			    (struct sockaddr *)&ss,
 			    "refused: UDP from a supervised program does not go through the chain");
 			e = EACCES;
 		} else {

@@ -356,11 +356,6 @@ sup_run(const struct cfg *cfg, const char *exe, char **argv)
 	}
 	ctx.cfg = cfg;
 	ctx.dns_remote = cfg->dns == CFG_DNS_REMOTE;
-	if (ctx.dns_remote && dnsd_start(&ctx) != 0) {
-		fprintf(stderr, "socksify: cannot start the supervisor's name server: %s\n",
-		    strerror(errno));
-		return LAUNCH_ERR;
-	}
 	/* The signals are taken from a signalfd, from before the fork on,
 	 * so that none sent in between is lost. */
 	sigemptyset(&set);
@@ -371,6 +366,13 @@ sup_run(const struct cfg *cfg, const char *exe, char **argv)
 	if (sigprocmask(SIG_BLOCK, &set, &old) != 0)
 		return LAUNCH_ERR;
 	sigdelset(&set, SIGPIPE);
+	/* After the mask: every thread made from here on keeps these
+	 * signals blocked, so they all reach the signalfd. */
+	if (ctx.dns_remote && dnsd_start(&ctx) != 0) {
+		fprintf(stderr, "socksify: cannot start the supervisor's name server: %s\n",
+		    strerror(errno));
+		return LAUNCH_ERR;
+	}
 	sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (sfd < 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
 		fprintf(stderr, "socksify: %s\n", strerror(errno));

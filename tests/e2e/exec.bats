@@ -273,8 +273,21 @@ need_go() {
 	printf '#!/bin/sh\nexec curl -sS --noproxy "*" --max-time 20 "http://127.0.0.1:$1/"\n' \
 		>"$E2E_TMP/sh-script"
 	chmod 755 "$E2E_TMP/static-script" "$E2E_TMP/sh-script"
-	supervised_refused_by_library "$E2E_TMP/static-script" \
-		"is a script run by $PROGS/exec_get_static, which is statically linked"
+	# The launcher runs it under the supervisor: the interpreter gets the
+	# script's path as its first argument, which exec_get takes for its
+	# host and stops at (usage, 64: its own status, passed on).
+	run timeout 30 "$LAUNCHER" -v -f "$SFY_CONF" -- "$E2E_TMP/static-script" 127.0.0.1 "$HTTP_PORT"
+	assert_failure 64
+	assert_output --partial "usage: exec_get"
+	assert_output --partial "backend seccomp for $E2E_TMP/static-script: $E2E_TMP/static-script is a script run by $PROGS/exec_get_static, which is statically linked"
+	# The library refuses it.
+	run sfy sh -c '"$0" 127.0.0.1 "$1"; echo "status $?"' "$E2E_TMP/static-script" "$HTTP_PORT"
+	assert_success
+	assert_line "status 126"
+	assert_output --partial "socksify: exec refused (EACCES): $E2E_TMP/static-script "
+	assert_output --partial "is a script run by $PROGS/exec_get_static, which is statically linked"
+	assert_no_session
+	assert_requests_stay 0
 	# A script whose interpreter the library reaches runs, through the chain.
 	run sfy "$E2E_TMP/sh-script" "$HTTP_PORT"
 	assert_success

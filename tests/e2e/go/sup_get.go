@@ -30,7 +30,7 @@ func one(host, port string) error {
 	if err != nil {
 		return err
 	}
-	if !strings.HasPrefix(string(b), "HTTP/1.0 200") {
+	if !strings.HasPrefix(string(b), "HTTP/1.") || !strings.Contains(strings.SplitN(string(b), "\r\n", 2)[0], " 200 ") {
 		return fmt.Errorf("bad response %q", b)
 	}
 	return nil

@@ -26,8 +26,9 @@
  *     (SECCOMP_USER_NOTIF_FLAG_CONTINUE).  TCP Fast Open is refused
  *     (EOPNOTSUPP).
  *
- * Calls that may wait (a chain, a blocking connect) run on a thread of
- * their own, so that hundreds of connects at once do not queue.
+ * Every decision is made on the receiving thread; only what may wait (a
+ * chain, a blocking direct connect) goes to a pool of workers, so that
+ * hundreds of connects at once do not queue behind each other.
  */
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -42,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dnsmap.h"
@@ -51,9 +53,11 @@
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL
 #endif
-/* Beyond this many calls waiting at once, new ones are answered on the
- * receiving thread (in order) rather than on a thread each. */
+/* Workers for the calls that may wait: made on demand, up to this many
+ * (beyond, calls queue for the next free one); an idle one leaves after
+ * SUP_IDLE_SECS. */
 #define SUP_MAX_THREADS 512
+#define SUP_IDLE_SECS 10
 /* The largest datagram and control data copied for a send. */
 #define SUP_DGRAM_MAX 65536
 #define SUP_CTRL_MAX 4096
@@ -69,7 +73,6 @@ struct job {
 	uint64_t args[6];
 };
 
-static int nthreads;
 
 static void
 answer(const struct job *j, long val, int err, bool cont)
@@ -238,18 +241,47 @@ connect_copy(int fd, const struct sockaddr_storage *ss, socklen_t len)
 	return rc == 0 ? 0 : errno;
 }
 
-static void
-do_connect(const struct job *j)
-{
-	struct sockaddr_storage ss, r;
-	socklen_t len = (socklen_t)j->args[2], l = sizeof(int);
-	int fd, domain = 0, type = 0, e = 0;
+/* What a connect needs once it is decided (the part that may wait). */
+struct slow {
+	struct slow *next;          /* in the workers' queue */
+	struct job j;
+	int fd, domain;
+	bool chain;                 /* else a direct connect to ss */
+	socklen_t len;
+	struct sockaddr_storage ss;
 	struct dest d;
+};
+
+/* The part of a connect that may wait: the chain, or a direct connect of
+ * a blocking socket.  Answers, and lets go of s's fd and pin. */
+static void
+connect_slow(struct slow *s)
+{
+	int e;
+
+	if (s->chain)
+		e = via_chain(&s->j, s->fd, s->domain, &s->d);
+	else
+		e = connect_copy(s->fd, &s->ss, s->len);
+	dest_release(&s->d);
+	close(s->fd);
+	answer(&s->j, 0, e, false);
+}
+
+/* Decides a connect on the receiving thread: everything that cannot wait
+ * is answered here; true when s was filled for connect_slow. */
+static bool
+connect_decide(const struct job *j, struct slow *s)
+{
+	struct sockaddr_storage r;
+	socklen_t len = (socklen_t)j->args[2], l = sizeof(int);
+	int fd, domain = 0, type = 0, e = 0, fl;
+	enum dest_verdict v;
 
 	fd = take_fd(j, (int)j->args[0]);
 	if (fd < 0) {
-		answer(j, 0, errno == EBADF ? EBADF : errno, false);
-		return;
+		answer(j, 0, errno, false);
+		return false;
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &l) != 0 ||
 	    (domain != AF_INET && domain != AF_INET6)) {
@@ -257,70 +289,83 @@ do_connect(const struct job *j)
 		 * address: the kernel does what it does with it. */
 		close(fd);
 		answer(j, 0, 0, true);
-		return;
+		return false;
 	}
 	l = sizeof(type);
 	(void)getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l);
-	memset(&ss, 0, sizeof(ss));
-	if (len > sizeof(ss)) {
+	memset(&s->ss, 0, sizeof(s->ss));
+	s->d.pin = NULL;
+	if (len > sizeof(s->ss)) {
 		e = EINVAL;
 		goto out;
 	}
-	if (read_mem(j, j->args[1], &ss, len) != 0) {
+	if (read_mem(j, j->args[1], &s->ss, len) != 0) {
 		e = EFAULT;
 		goto out;
 	}
 	if (!still_valid(j)) {
 		close(fd);
-		return;
+		return false;
 	}
-	if (!full_inet(&ss, len)) {
+	if (!full_inet(&s->ss, len)) {
 		/* AF_UNSPEC (dissolve), or what the kernel refuses. */
-		e = connect_copy(fd, &ss, len);
+		e = connect_copy(fd, &s->ss, len);
 		goto out;
 	}
-	if (j->ctx->dns_remote && port_of(&ss) == 53 && !dns_map_in_range((struct sockaddr *)&ss) &&
+	if (j->ctx->dns_remote && port_of(&s->ss) == 53 &&
+	    !dns_map_in_range((struct sockaddr *)&s->ss) &&
 	    (type == SOCK_DGRAM || type == SOCK_STREAM)) {
-		/* A name server: our responder answers instead. */
+		/* A name server: our responder answers instead (on
+		 * loopback, a connect that does not wait). */
 		socklen_t rl = responder(type == SOCK_DGRAM ? &j->ctx->dns_udp : &j->ctx->dns_tcp,
 		    domain, &r);
 		if (log_enabled(CFG_LOG_DEBUG))
-			log_refused(CFG_LOG_DEBUG, j, "dns: connect", (struct sockaddr *)&ss,
+			log_refused(CFG_LOG_DEBUG, j, "dns: connect", (struct sockaddr *)&s->ss,
 			    "answered by the supervisor");
 		e = connect_copy(fd, &r, rl);
 		goto out;
 	}
-	switch (dest_classify(&d, j->ctx->cfg, (struct sockaddr *)&ss)) {
+	v = dest_classify(&s->d, j->ctx->cfg, (struct sockaddr *)&s->ss);
+	switch (v) {
 	case DEST_DIRECT:
-		e = connect_copy(fd, &ss, len);
-		break;
+		fl = fcntl(fd, F_GETFL);
+		if (type == SOCK_STREAM && fl >= 0 && !(fl & O_NONBLOCK))
+			break; /* a blocking TCP connect waits: not here */
+		e = connect_copy(fd, &s->ss, len);
+		goto out;
 	case DEST_DENY:
-		log_refused(CFG_LOG_WARN, j, "connect", (struct sockaddr *)&ss,
+		log_refused(CFG_LOG_WARN, j, "connect", (struct sockaddr *)&s->ss,
 		    "denied by a deny rule");
 		e = EACCES;
-		break;
+		goto out;
 	case DEST_FORGOTTEN:
-		log_refused(CFG_LOG_ERROR, j, "connect", (struct sockaddr *)&ss,
+		log_refused(CFG_LOG_ERROR, j, "connect", (struct sockaddr *)&s->ss,
 		    "refused: a stand-in address with no name");
 		e = EHOSTUNREACH;
-		break;
+		goto out;
 	case DEST_PROXY:
 		if (type != SOCK_STREAM) {
-			/* Go connects a UDP socket to each address it is given,
-			 * to sort them: for a stand-in that is routine. */
-			log_refused(d.standin ? CFG_LOG_INFO : CFG_LOG_WARN, j, "udp connect",
-			    (struct sockaddr *)&ss,
+			/* Go and glibc connect a UDP socket to each address
+			 * they got, to sort them: for a stand-in, routine. */
+			log_refused(s->d.standin ? CFG_LOG_INFO : CFG_LOG_WARN, j, "udp connect",
+			    (struct sockaddr *)&s->ss,
 			    "refused: UDP from a supervised program does not go through the chain");
 			e = EACCES;
-		} else {
-			e = via_chain(j, fd, domain, &d);
+			goto out;
 		}
 		break;
 	}
-	dest_release(&d);
+	s->j = *j;
+	s->fd = fd;
+	s->domain = domain;
+	s->len = len;
+	s->chain = v == DEST_PROXY;
+	return true;
 out:
+	dest_release(&s->d);
 	close(fd);
 	answer(j, 0, e, false);
+	return false;
 }
 
 /* May a datagram go to ss?  0, or the errno (logged). */
@@ -541,23 +586,89 @@ gone:
 	close(fd);
 }
 
-static void *
-job_thread(void *arg)
-{
-	struct job *j = arg;
+/* The workers' queue: one lock, one condition. */
+static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t q_cond = PTHREAD_COND_INITIALIZER;
+static struct slow *q_head, *q_tail;
+static unsigned q_len, q_idle, q_workers;
 
-	do_connect(j);
-	free(j);
-	__atomic_sub_fetch(&nthreads, 1, __ATOMIC_RELAXED);
-	return NULL;
+static void *
+worker(void *arg)
+{
+	struct timespec until;
+	struct slow *s;
+
+	pthread_mutex_lock(&q_lock);
+	for (;;) {
+		while (q_head == NULL) {
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += SUP_IDLE_SECS;
+			q_idle++;
+			int rc = pthread_cond_timedwait(&q_cond, &q_lock, &until);
+			q_idle--;
+			if (rc == ETIMEDOUT && q_head == NULL) {
+				q_workers--;
+				pthread_mutex_unlock(&q_lock);
+				return NULL;
+			}
+		}
+		s = q_head;
+		q_head = s->next;
+		if (q_head == NULL)
+			q_tail = NULL;
+		q_len--;
+		pthread_mutex_unlock(&q_lock);
+		connect_slow(s);
+		free(s);
+		pthread_mutex_lock(&q_lock);
+	}
+}
+
+/* Hands s to a worker, making one when every one is busy. */
+static void
+submit(struct slow *s)
+{
+	pthread_attr_t a;
+	pthread_t t;
+	bool alone = false;
+
+	pthread_mutex_lock(&q_lock);
+	s->next = NULL;
+	if (q_tail != NULL)
+		q_tail->next = s;
+	else
+		q_head = s;
+	q_tail = s;
+	q_len++;
+	if (q_len > q_idle && q_workers < SUP_MAX_THREADS) {
+		pthread_attr_init(&a);
+		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+		pthread_attr_setstacksize(&a, 256 * 1024);
+		if (pthread_create(&t, &a, worker, NULL) == 0)
+			q_workers++;
+		else
+			alone = q_workers == 0;
+		pthread_attr_destroy(&a);
+	} else {
+		pthread_cond_signal(&q_cond);
+	}
+	if (alone) {
+		/* No worker and none can be made: this thread does it. */
+		q_head = q_tail = NULL;
+		q_len = 0;
+	}
+	pthread_mutex_unlock(&q_lock);
+	if (alone) {
+		connect_slow(s);
+		free(s);
+	}
 }
 
 void
 sup_handle(struct sup_ctx *ctx, const struct seccomp_notif *req)
 {
-	struct job one, *j;
-	pthread_attr_t a;
-	pthread_t t;
+	struct job one;
+	struct slow *s;
 
 	one.ctx = ctx;
 	one.id = req->id;
@@ -568,20 +679,14 @@ sup_handle(struct sup_ctx *ctx, const struct seccomp_notif *req)
 		do_send(&one);
 		return;
 	}
-	if (__atomic_add_fetch(&nthreads, 1, __ATOMIC_RELAXED) > SUP_MAX_THREADS ||
-	    (j = malloc(sizeof(*j))) == NULL) {
-		__atomic_sub_fetch(&nthreads, 1, __ATOMIC_RELAXED);
-		do_connect(&one);
+	s = malloc(sizeof(*s));
+	if (s == NULL) {
+		answer(&one, 0, ENOMEM, false);
 		return;
 	}
-	*j = one;
-	pthread_attr_init(&a);
-	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&a, 256 * 1024);
-	if (pthread_create(&t, &a, job_thread, j) != 0) {
-		free(j);
-		__atomic_sub_fetch(&nthreads, 1, __ATOMIC_RELAXED);
-		do_connect(&one);
+	if (!connect_decide(&one, s)) {
+		free(s);
+		return;
 	}
-	pthread_attr_destroy(&a);
+	submit(s);
 }

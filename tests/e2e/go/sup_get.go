@@ -19,12 +19,12 @@ import (
 )
 
 func one(host, port string) error {
-	c, err := net.DialTimeout("tcp", net.JoinHostPort(host, port), 20*time.Second)
+	c, err := net.DialTimeout("tcp", net.JoinHostPort(host, port), 45*time.Second)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(20 * time.Second))
+	c.SetDeadline(time.Now().Add(45 * time.Second))
 	fmt.Fprint(c, "GET / HTTP/1.0\r\nHost: sup-test\r\n\r\n")
 	b, err := io.ReadAll(c)
 	if err != nil {

@@ -26,12 +26,17 @@
  *     (SECCOMP_USER_NOTIF_FLAG_CONTINUE).  TCP Fast Open is refused
  *     (EOPNOTSUPP).
  *
+ * getpeername() on a socket connected through the chain answers the
+ * address the program connected to (the stand-in, for a name), as the
+ * library does; on any other socket the call continues.
+ *
  * Every decision is made on the receiving thread; only what may wait (a
  * chain, a blocking direct connect) goes to a pool of workers, so that
  * hundreds of connects at once do not queue behind each other.
  */
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <netinet/in.h>
@@ -64,6 +69,59 @@
 #define SUP_IOV_MAX 1024
 /* sendmmsg: messages handled per call (the program sends the rest again). */
 #define SUP_MMSG_MAX 64
+
+/* The sockets connected through the chain, by inode, for getpeername:
+ * a fixed table where a newer socket takes the slot of an older one (the
+ * older then reports its first hop, as it would without the table). */
+#define SUP_PEER_SLOTS 4096
+
+struct peer {
+	ino_t ino;
+	socklen_t len;
+	struct sockaddr_storage sa;
+};
+static struct peer peers[SUP_PEER_SLOTS];
+static pthread_mutex_t peer_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+peer_set(ino_t ino, const struct sockaddr_storage *sa, socklen_t len)
+{
+	struct peer *p = &peers[ino % SUP_PEER_SLOTS];
+
+	pthread_mutex_lock(&peer_lock);
+	if (sa != NULL) {
+		p->ino = ino;
+		p->len = len;
+		memcpy(&p->sa, sa, sizeof(p->sa));
+	} else if (p->ino == ino) {
+		p->ino = 0;
+	}
+	pthread_mutex_unlock(&peer_lock);
+}
+
+static bool
+peer_get(ino_t ino, struct sockaddr_storage *sa, socklen_t *len)
+{
+	struct peer *p = &peers[ino % SUP_PEER_SLOTS];
+	bool found;
+
+	pthread_mutex_lock(&peer_lock);
+	found = ino != 0 && p->ino == ino;
+	if (found) {
+		memcpy(sa, &p->sa, sizeof(*sa));
+		*len = p->len;
+	}
+	pthread_mutex_unlock(&peer_lock);
+	return found;
+}
+
+static ino_t
+ino_of(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 ? st.st_ino : 0;
+}
 
 struct job {
 	struct sup_ctx *ctx;
@@ -259,9 +317,11 @@ connect_slow(struct slow *s)
 {
 	int e;
 
-	if (s->chain)
+	if (s->chain) {
 		e = via_chain(&s->j, s->fd, s->domain, &s->d);
-	else
+		if (e == 0)
+			peer_set(ino_of(s->fd), &s->ss, s->len);
+	} else
 		e = connect_copy(s->fd, &s->ss, s->len);
 	dest_release(&s->d);
 	close(s->fd);
@@ -325,6 +385,7 @@ connect_decide(const struct job *j, struct slow *s)
 		e = connect_copy(fd, &r, rl);
 		goto out;
 	}
+	peer_set(ino_of(fd), NULL, 0);
 	v = dest_classify(&s->d, j->ctx->cfg, (struct sockaddr *)&s->ss);
 	switch (v) {
 	case DEST_DIRECT:
@@ -592,6 +653,44 @@ static pthread_cond_t q_cond = PTHREAD_COND_INITIALIZER;
 static struct slow *q_head, *q_tail;
 static unsigned q_len, q_idle, q_workers;
 
+/* getpeername: the destination of a socket connected through the chain;
+ * any other socket is the kernel's. */
+static void
+do_getpeername(const struct job *j)
+{
+	struct sockaddr_storage sa;
+	socklen_t len, have;
+	int fd = take_fd(j, (int)j->args[0]);
+	bool ours;
+
+	if (fd < 0) {
+		answer(j, 0, 0, true);
+		return;
+	}
+	ours = peer_get(ino_of(fd), &sa, &len);
+	close(fd);
+	if (!ours) {
+		answer(j, 0, 0, true);
+		return;
+	}
+	if (read_mem(j, j->args[2], &have, sizeof(have)) != 0) {
+		answer(j, 0, EFAULT, false);
+		return;
+	}
+	if ((int)have < 0) {
+		answer(j, 0, EINVAL, false);
+		return;
+	}
+	if (!still_valid(j))
+		return;
+	if (write_mem(j, j->args[1], &sa, have < len ? have : len) != 0 ||
+	    write_mem(j, j->args[2], &len, sizeof(len)) != 0) {
+		answer(j, 0, EFAULT, false);
+		return;
+	}
+	answer(j, 0, 0, false);
+}
+
 static void *
 worker(void *arg)
 {
@@ -675,6 +774,10 @@ sup_handle(struct sup_ctx *ctx, const struct seccomp_notif *req)
 	one.pid = (pid_t)req->pid;
 	one.nr = req->data.nr;
 	memcpy(one.args, req->data.args, sizeof(one.args));
+	if (one.nr == __NR_getpeername) {
+		do_getpeername(&one);
+		return;
+	}
 	if (one.nr != __NR_connect) {
 		do_send(&one);
 		return;

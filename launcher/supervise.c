@@ -104,7 +104,9 @@ sup_check_kernel(char *why, size_t cap)
 
 /* The filter: the calls that can send to an address go to the
  * supervisor (sendto only with an address: without one it sends on a
- * connected socket, which connect() already vetted); io_uring_setup fails
+ * connected socket, which connect() already vetted), and getpeername, so
+ * that a socket connected through the chain reports the destination the
+ * program asked for, not the first hop; io_uring_setup fails
  * as on a kernel without it; system calls of another ABI (x32, i386 from
  * int 0x80) fail with ENOSYS, as they could go around everything. */
 static int
@@ -121,18 +123,19 @@ install_filter(unsigned flags)
 		/* 3 */ LD(offsetof(struct seccomp_data, nr)),
 		/* 4 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, X32_BIT, 0, 1),
 		/* 5 */ RET(SECCOMP_RET_ERRNO | ENOSYS),
-		/* 6 */ JEQ(__NR_connect, 8, 0),        /* -> 15 */
-		/* 7 */ JEQ(__NR_sendmsg, 7, 0),        /* -> 15 */
-		/* 8 */ JEQ(__NR_sendmmsg, 6, 0),       /* -> 15 */
-		/* 9 */ JEQ(__NR_io_uring_setup, 7, 0), /* -> 17 */
-		/* 10 */ JEQ(__NR_sendto, 0, 5),        /* else -> 16 */
-		/* 11 */ LD(offsetof(struct seccomp_data, args[4])),
-		/* 12 */ JEQ(0, 0, 2),                  /* low word set -> 15 */
-		/* 13 */ LD(offsetof(struct seccomp_data, args[4]) + 4),
-		/* 14 */ JEQ(0, 1, 0),                  /* NULL -> 16 */
-		/* 15 */ RET(SECCOMP_RET_USER_NOTIF),
-		/* 16 */ RET(SECCOMP_RET_ALLOW),
-		/* 17 */ RET(SECCOMP_RET_ERRNO | ENOSYS),
+		/* 6 */ JEQ(__NR_connect, 9, 0),        /* -> 16 */
+		/* 7 */ JEQ(__NR_sendmsg, 8, 0),        /* -> 16 */
+		/* 8 */ JEQ(__NR_sendmmsg, 7, 0),       /* -> 16 */
+		/* 9 */ JEQ(__NR_getpeername, 6, 0),    /* -> 16 */
+		/* 10 */ JEQ(__NR_io_uring_setup, 7, 0), /* -> 18 */
+		/* 11 */ JEQ(__NR_sendto, 0, 5),        /* else -> 17 */
+		/* 12 */ LD(offsetof(struct seccomp_data, args[4])),
+		/* 13 */ JEQ(0, 0, 2),                  /* low word set -> 16 */
+		/* 14 */ LD(offsetof(struct seccomp_data, args[4]) + 4),
+		/* 15 */ JEQ(0, 1, 0),                  /* NULL -> 17 */
+		/* 16 */ RET(SECCOMP_RET_USER_NOTIF),
+		/* 17 */ RET(SECCOMP_RET_ALLOW),
+		/* 18 */ RET(SECCOMP_RET_ERRNO | ENOSYS),
 	};
 	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
 #undef RET

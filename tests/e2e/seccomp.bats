@@ -165,6 +165,14 @@ assert_by_name() {
 	assert_http_requests 1
 }
 
+@test "seccomp: getpeername on a socket connected through the chain reports the destination, not the proxy" {
+	need_go
+	run ssfy "$PROGS/sup_get_go_static" peer 127.0.0.1 "$HTTP_PORT"
+	assert_success
+	assert_line "remote 127.0.0.1:$HTTP_PORT"
+	assert_session cmd=connect target="127.0.0.1:$HTTP_PORT" result=ok
+}
+
 @test "seccomp: a gcc -static C program resolves with getaddrinfo and connects, by name and by address [static C, getaddrinfo + connect]" {
 	! readelf -lW "$PROGS/sup_get_static" | grep -q INTERP || fail "not a static program"
 	run ssfy "$PROGS/sup_get_static" "$ONLY_PROXY" "$HTTP_PORT"
@@ -176,6 +184,19 @@ assert_by_name() {
 	assert_output --partial "$HTTP_BODY"
 	assert_session cmd=connect target="127.0.0.1:$HTTP_PORT" result=ok
 	assert_http_requests 2
+}
+
+@test "seccomp: a static C program whose resolver asks over TCP (options use-vc) gets its answer from the supervisor, none from the resolver [static C, names over TCP]" {
+	# The counting name server would answer over TCP too: with use-vc,
+	# glibc connects a TCP socket to port 53, which the supervisor
+	# connects to its own name server instead.
+	printf '%s\n' "nameserver $GUARD_DNS" "options use-vc timeout:1 attempts:1" \
+		>"/etc/netns/$GUARD_NS/resolv.conf"
+	run ssfy "$PROGS/sup_get_static" "$ONLY_PROXY" "$HTTP_PORT"
+	assert_success
+	assert_output --partial "$HTTP_BODY"
+	assert_by_name
+	assert_http_requests 1
 }
 
 @test "seccomp: a gcc -static C program that forks connects through the chain in both processes [static C, fork]" {

@@ -4,6 +4,7 @@
 //	sup_get get URL          one GET; prints the status and the body
 //	sup_get many N HOST PORT N goroutines connect at once, each GETs /;
 //	                         prints "ok K of N" (exit 0 when K == N)
+//	sup_get peer HOST PORT   connects; prints "remote ADDR" (getpeername)
 package main
 
 import (
@@ -50,6 +51,16 @@ func main() {
 		os.Stdout.Write(b)
 		return
 	}
+	if len(os.Args) == 4 && os.Args[1] == "peer" {
+		c, err := net.DialTimeout("tcp", net.JoinHostPort(os.Args[2], os.Args[3]), 45*time.Second)
+		if err != nil {
+			fmt.Println("ERROR", err)
+			os.Exit(3)
+		}
+		fmt.Println("remote", c.RemoteAddr())
+		c.Close()
+		return
+	}
 	if len(os.Args) == 5 && os.Args[1] == "many" {
 		n, _ := strconv.Atoi(os.Args[2])
 		var wg sync.WaitGroup
@@ -79,6 +90,6 @@ func main() {
 		}
 		return
 	}
-	fmt.Fprintln(os.Stderr, "usage: sup_get get URL | sup_get many N HOST PORT")
+	fmt.Fprintln(os.Stderr, "usage: sup_get get URL | sup_get many N HOST PORT | sup_get peer HOST PORT")
 	os.Exit(64)
 }

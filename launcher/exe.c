@@ -4,7 +4,9 @@
  * (preload/exe_kind.c judges both): a program the library cannot follow
  * into (statically linked, set-ID or with file capabilities where the
  * kernel honours them, of another ELF class, or written in Go) would send
- * its traffic direct if run "socksified": refuse it, and say what to do.
+ * its traffic direct if run with the library alone.  run.c decides what
+ * to do with the verdict: static and Go programs go to the supervisor,
+ * the others are refused with the reason written here.
  */
 #include <sys/stat.h>
 
@@ -21,10 +23,10 @@
 #define LAUNCH_DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
 
 int
-exe_check(const char *cmd, char *out, size_t cap, char *why, size_t whylen)
+exe_check(const char *cmd, char *out, size_t cap, char *why, size_t whylen,
+    struct exe_verdict *v)
 {
 	const char *path = getenv("PATH");
-	struct exe_verdict v;
 	struct stat st;
 	char what[512];
 
@@ -39,10 +41,11 @@ exe_check(const char *cmd, char *out, size_t cap, char *why, size_t whylen)
 		snprintf(why, whylen, "%s: %s", out, strerror(errno));
 		return -1;
 	}
-	exe_classify(AT_FDCWD, out, 0, &v);
-	if (v.kind == EXE_REACHABLE)
-		return 0;
-	snprintf(why, whylen, "%s: its connections would not go through the proxy, so it is "
-	    "not run. %s", exe_describe(&v, out, what, sizeof(what)), exe_advice(v.kind));
-	return -1;
+	exe_classify(AT_FDCWD, out, 0, v);
+	why[0] = '\0';
+	if (v->kind != EXE_REACHABLE)
+		snprintf(why, whylen, "%s: its connections would not go through the proxy, "
+		    "so it is not run. %s", exe_describe(v, out, what, sizeof(what)),
+		    exe_advice(v->kind));
+	return 0;
 }

@@ -5,8 +5,10 @@
  * the library needs into the environment (so it survives further execs),
  * except the chain given with -p, which may hold passwords and goes in an
  * inherited memfd instead, checks that LD_PRELOAD can reach the command,
- * and execs it.  The exit status is the command's own; every launcher
- * error exits 2.
+ * and execs it.  A static or Go program, which LD_PRELOAD cannot reach,
+ * runs under the seccomp supervisor instead (supervise.c; --backend
+ * seccomp asks for it for any program).  The exit status is the
+ * command's own; every launcher error exits 2.
  */
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -25,6 +27,7 @@
 #include "internal.h"
 #include "launcher.h"
 #include "secret.h"
+#include "supervise.h"
 
 #define CHAIN_MAX 8192
 /* Where the chain memfd goes: above the low numbers scripts redirect
@@ -34,7 +37,8 @@
 #define CHAIN_FD_MIN 200
 
 static const char usage[] =
-    "usage: socksify [-f FILE] [-p URL]... [-q] [-v]... [--check] [--] command [args...]\n"
+    "usage: socksify [-f FILE] [-p URL]... [-q] [-v]... [--backend NAME] [--check]\n"
+    "                [--] command [args...]\n"
     "\n"
     "Runs command with its TCP connections sent through a chain of proxies.\n"
     "\n"
@@ -44,6 +48,8 @@ static const char usage[] =
     "             socks4a://[user@]host:port, http://[user:pass@]host:port\n"
     "  -q         quiet: the library logs nothing\n"
     "  -v         more log (-v info, -vv debug)\n"
+    "  --backend NAME  preload (LD_PRELOAD) or seccomp (a supervisor; static and\n"
+    "             Go programs always run under it); default: chosen per program\n"
     "  --check    validate the config, probe every hop, and exit (0: all answer)\n"
     "  -h, --help this help;  --version  the version\n"
     "\n"
@@ -193,13 +199,52 @@ set_preload(const char *lib)
 	setenv("LD_PRELOAD", lib, 1);
 }
 
+/* Which backend runs exe: true for the supervisor.  Programs the
+ * supervisor cannot run either (set-ID, file capabilities, another ELF
+ * class) are refused with the reason in why. */
+static bool
+use_supervisor(const struct cfg *cfg, const struct exe_verdict *v, const char *exe,
+    const char *backend, const char *why)
+{
+	const char *env = getenv("SOCKSIFY_LOG");
+	char what[512];
+	bool forced = backend != NULL && strcmp(backend, "seccomp") == 0;
+	int level = cfg->log_level;
+
+	if (env != NULL && env[0] != '\0')
+		level = cfg_log_level_parse(env);
+	log_configure((enum cfg_log)level, getenv("SOCKSIFY_LOG_FILE") != NULL ?
+	    getenv("SOCKSIFY_LOG_FILE") : cfg->log_file);
+	switch (v->kind) {
+	case EXE_REACHABLE:
+		if (forced) {
+			log_msg(CFG_LOG_INFO, "backend seccomp for %s: asked for with --backend",
+			    exe);
+			return true;
+		}
+		log_msg(CFG_LOG_INFO, "backend preload for %s: dynamically linked, "
+		    "LD_PRELOAD reaches it", exe);
+		return false;
+	case EXE_STATIC:
+	case EXE_GO:
+		if (backend != NULL && strcmp(backend, "preload") == 0)
+			die("%s", why);
+		log_msg(CFG_LOG_INFO, "backend seccomp for %s: %s", exe,
+		    exe_describe(v, exe, what, sizeof(what)));
+		return true;
+	default:
+		die("%s", why);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
 	static struct cfg cfg;
 	static char chain[CHAIN_MAX];
 	char conf[CFG_PATH_MAX] = "", abs[PATH_MAX], err[600], lib[PATH_MAX], exe[PATH_MAX];
-	const char *file = NULL, *env;
+	const char *file = NULL, *env, *backend = NULL;
+	struct exe_verdict v;
 	int i, verbose = 0, quiet = 0, check = 0, found;
 
 	for (i = 1; i < argc; i++) {
@@ -219,6 +264,12 @@ main(int argc, char **argv)
 		} else if (strcmp(a, "--version") == 0) {
 			printf("socksify %s\n", SOCKSIFY_VERSION);
 			return 0;
+		} else if (strcmp(a, "--backend") == 0 || strncmp(a, "--backend=", 10) == 0) {
+			backend = a[9] == '=' ? a + 10 : (i + 1 < argc ? argv[++i] : NULL);
+			if (backend == NULL)
+				die("--backend needs an argument: preload or seccomp");
+			if (strcmp(backend, "preload") != 0 && strcmp(backend, "seccomp") != 0)
+				die("--backend: '%s' is not preload or seccomp", backend);
 		} else if (strcmp(a, "--quiet") == 0) {
 			quiet = 1, verbose = 0;
 		} else if (strcmp(a, "--verbose") == 0) {
@@ -314,8 +365,10 @@ main(int argc, char **argv)
 		return probe_hops(&cfg);
 	}
 
-	if (exe_check(argv[i], exe, sizeof(exe), err, sizeof(err)) != 0)
+	if (exe_check(argv[i], exe, sizeof(exe), err, sizeof(err), &v) != 0)
 		die("%s", err);
+	if (use_supervisor(&cfg, &v, exe, backend, err))
+		return sup_run(&cfg, exe, argv + i);
 	find_library(lib, sizeof(lib));
 	set_preload(lib);
 	if (chain[0] != '\0')

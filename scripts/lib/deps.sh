@@ -10,7 +10,7 @@
 SOCKSIFY_TEST_PACKAGES="cmake gcc libc6-dev binutils clang libclang-rt-14-dev llvm make uthash-dev
 bats bats-assert bats-support curl wget python3 python3-socks netcat-openbsd
 dnsutils dante-server dante-client microsocks proxychains4 nodejs tcpdump
-iproute2 procps util-linux netbase valgrind golang-go libcap2-bin
+iproute2 procps util-linux netbase valgrind golang-go libcap2-bin busybox-static
 python3-pyftpdlib"
 
 # What the demo needs.

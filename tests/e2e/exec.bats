@@ -3,8 +3,10 @@
 # are started with LD_PRELOAD or the SOCKSIFY_* settings removed (env -u,
 # env -i, every exec function); and a program the library cannot follow
 # into (static, set-ID, file capabilities, 32-bit, Go) is refused with its
-# reason, by the launcher at the top and by the library when a socksified
-# shell execs it, so nothing of it reaches the target.  The config is
+# reason by the library when a socksified shell execs it, so nothing of it
+# reaches the target.  At the top, the launcher refuses set-ID, file
+# capability and 32-bit programs too, and runs static and Go programs under
+# its seccomp supervisor instead (seccomp.bats tests that backend).  The config is
 # `direct = none`, so a connection to loopback that skipped the chain would
 # show in the HTTP server's log without a proxy session.
 
@@ -88,6 +90,36 @@ refused_by_both() {
 	refute_output --partial "$HTTP_BODY"
 
 	assert_no_session
+	assert_requests_stay "$before"
+}
+
+# supervised_refused_by_library PROG REASON_REGEX: the launcher runs PROG
+# under its supervisor, through the chain (one proxy session, one request
+# at the target); the library refuses it when a socksified shell execs it
+# (EACCES: the shell's 126 and "Permission denied", one error line with
+# the reason), and that attempt reaches nothing.
+supervised_refused_by_library() {
+	local prog="$1" why="$2" before
+	run timeout 30 "$LAUNCHER" -v -f "$SFY_CONF" -- "$prog" 127.0.0.1 "$HTTP_PORT"
+	assert_success
+	assert_output --partial "$HTTP_BODY"
+	assert_output --partial "backend seccomp for $prog"
+	assert_output --regexp "$why"
+	wait_until 5 session_count_is -eq 1 cmd=connect target="127.0.0.1:$HTTP_PORT" result=ok ||
+		fail "expected one proxy session: $(session_lines)"
+	assert_http_requests 1
+	before="$(http_request_count)"
+
+	run sfy sh -c '"$0" 127.0.0.1 "$1"; echo "status $?"' "$prog" "$HTTP_PORT"
+	assert_success
+	assert_line "status 126"
+	assert_output --partial "Permission denied"
+	assert_output --partial "socksify: exec refused (EACCES): $prog "
+	assert_output --regexp "$why"
+	(($(grep -c 'exec refused' <<<"$output") == 1)) || fail "expected one log line: $output"
+	refute_output --partial "$HTTP_BODY"
+	wait_until 5 session_count_is -eq 1 cmd=connect target="127.0.0.1:$HTTP_PORT" result=ok ||
+		fail "expected no new proxy session: $(session_lines)"
 	assert_requests_stay "$before"
 }
 
@@ -195,10 +227,9 @@ need_go() {
 	assert_session cmd=connect target="127.0.0.1:$HTTP_PORT" result=ok
 }
 
-@test "exec: a static program is refused by the launcher and by the library, and reaches nothing" {
+@test "exec: a static program runs under the launcher's supervisor, through the chain; the library refuses it" {
 	! readelf -lW "$PROGS/exec_get_static" | grep -q INTERP || fail "not a static program"
-	direct_control "$PROGS/exec_get_static"
-	refused_by_both "$PROGS/exec_get_static" "is statically linked"
+	supervised_refused_by_library "$PROGS/exec_get_static" "is statically linked"
 }
 
 @test "exec: setuid and setgid programs are refused by the launcher and by the library, and reach nothing" {
@@ -225,14 +256,16 @@ need_go() {
 	refused_by_both "$PROGS/exec_class32" "is a 32-bit program"
 }
 
-@test "exec: Go programs, static and dynamic, are refused by the launcher and by the library, and reach nothing" {
+@test "exec: a static Go program runs under the launcher's supervisor, through the chain; the library refuses it" {
+	need_go
+	! readelf -lW "$PROGS/exec_get_go_static" | grep -q INTERP || fail "Go build is not static"
+	supervised_refused_by_library "$PROGS/exec_get_go_static" "is a Go program"
+}
+
+@test "exec: a dynamic Go program runs under the launcher's supervisor, through the chain; the library refuses it" {
 	need_go
 	readelf -lW "$PROGS/exec_get_go_dynamic" | grep -q INTERP || fail "Go build is not dynamic"
-	! readelf -lW "$PROGS/exec_get_go_static" | grep -q INTERP || fail "Go build is not static"
-	direct_control "$PROGS/exec_get_go_static"
-	direct_control "$PROGS/exec_get_go_dynamic"
-	refused_by_both "$PROGS/exec_get_go_static" "is a Go program"
-	refused_by_both "$PROGS/exec_get_go_dynamic" "is a Go program"
+	supervised_refused_by_library "$PROGS/exec_get_go_dynamic" "is a Go program"
 }
 
 @test "exec: a #! script is judged by its interpreter" {
@@ -240,7 +273,21 @@ need_go() {
 	printf '#!/bin/sh\nexec curl -sS --noproxy "*" --max-time 20 "http://127.0.0.1:$1/"\n' \
 		>"$E2E_TMP/sh-script"
 	chmod 755 "$E2E_TMP/static-script" "$E2E_TMP/sh-script"
-	refused_by_both "$E2E_TMP/static-script" "is a script run by $PROGS/exec_get_static, which is statically linked"
+	# The launcher runs it under the supervisor: the interpreter gets the
+	# script's path as its first argument, which exec_get takes for its
+	# host and stops at (usage, 64: its own status, passed on).
+	run timeout 30 "$LAUNCHER" -v -f "$SFY_CONF" -- "$E2E_TMP/static-script" 127.0.0.1 "$HTTP_PORT"
+	assert_failure 64
+	assert_output --partial "usage: exec_get"
+	assert_output --partial "backend seccomp for $E2E_TMP/static-script: $E2E_TMP/static-script is a script run by $PROGS/exec_get_static, which is statically linked"
+	# The library refuses it.
+	run sfy sh -c '"$0" 127.0.0.1 "$1"; echo "status $?"' "$E2E_TMP/static-script" "$HTTP_PORT"
+	assert_success
+	assert_line "status 126"
+	assert_output --partial "socksify: exec refused (EACCES): $E2E_TMP/static-script "
+	assert_output --partial "is a script run by $PROGS/exec_get_static, which is statically linked"
+	assert_no_session
+	assert_requests_stay 0
 	# A script whose interpreter the library reaches runs, through the chain.
 	run sfy "$E2E_TMP/sh-script" "$HTTP_PORT"
 	assert_success

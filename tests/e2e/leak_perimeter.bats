@@ -6,7 +6,8 @@
 # __connect, io_uring, UDP with the default config, a config with a syntax
 # error handed over through the environment, children started with
 # LD_PRELOAD or the whole environment removed, and programs the library
-# cannot follow into (Go, static, file capabilities).
+# cannot follow into (Go, static, file capabilities; the launcher runs Go and
+# static ones under its seccomp supervisor, through the proxy).
 #
 # Every test ends with assert_no_leak, so a call that went around the
 # proxy fails the test with what the trap caught; the routed ones also
@@ -83,8 +84,8 @@ reaches_trap() {
 
 # refused_in_c PROG WHY ARGS...: in C, the launcher refuses PROG (exit 2, a
 # "socksify:" line naming it with the reason matching WHY), and so does the
-# library when a socksified shell execs it (the shell's 126, one "exec
-# refused (EACCES)" line with the reason).  Neither run gets a body.
+# library when a socksified shell execs it (refused_by_library_in_c).
+# Neither run gets a body.
 refused_in_c() {
 	local prog="$1" why="$2"
 	shift 2
@@ -94,7 +95,15 @@ refused_in_c() {
 	assert_output --regexp "$why"
 	assert_output --partial "not go through the proxy"
 	refute_output --partial "$HTTP_BODY"
+	refused_by_library_in_c "$prog" "$why" "$@"
+}
 
+# refused_by_library_in_c PROG WHY ARGS...: in C, a socksified shell that
+# execs PROG gets EACCES from the library (the shell's 126, one "exec
+# refused (EACCES)" line with the reason), and no body.
+refused_by_library_in_c() {
+	local prog="$1" why="$2"
+	shift 2
 	run leak_run sh -c '"$0" "$@"; echo "status $?"' "$prog" "$@"
 	assert_success
 	assert_line "status 126"
@@ -102,6 +111,15 @@ refused_in_c() {
 	assert_output --regexp "$why"
 	(($(grep -c 'exec refused' <<<"$output") == 1)) || fail "expected one log line: $output"
 	refute_output --partial "$HTTP_BODY"
+}
+
+# supervised_in_c PROG ARGS...: in C, the launcher runs PROG under its
+# seccomp supervisor, and PROG gets the body (through the proxy: C reaches
+# the target only through P).
+supervised_in_c() {
+	run leak_run "$@"
+	assert_success
+	assert_output --partial "$HTTP_BODY"
 }
 
 # assert_routed PORT: the proxy carried a connection to the IPv4 target on
@@ -302,7 +320,7 @@ assert_routed() {
 	assert_via_proxy 2
 }
 
-@test "perimeter: a Go program (static and dynamic), a gcc -static program and a setcap cap_net_raw+ep copy of curl: refused by the launcher and by a socksified shell, with the reason, nothing reaches the trap" {
+@test "perimeter: a Go program (static and dynamic) and a gcc -static program run under the launcher's supervisor, through the proxy; a socksified shell refuses them, and a setcap cap_net_raw+ep copy of curl is refused by both; nothing reaches the trap" {
 	local cap="$E2E_TMP/cap-curl" url="http://$LEAK_T4:$HTTP_PORT/"
 	local go_s="$LEAK_PROGS/exec_get_go_static" go_d="$LEAK_PROGS/exec_get_go_dynamic"
 	local st="$LEAK_PROGS/exec_get_static"
@@ -326,11 +344,15 @@ assert_routed() {
 	leak_restart
 	# The new target listens on a new port.
 	url="http://$LEAK_T4:$HTTP_PORT/"
-	refused_in_c "$go_s" "is a Go program" "$LEAK_T4" "$HTTP_PORT"
-	refused_in_c "$go_d" "is a Go program" "$LEAK_T4" "$HTTP_PORT"
-	refused_in_c "$st" "is statically linked" "$LEAK_T4" "$HTTP_PORT"
+	supervised_in_c "$go_s" "$LEAK_T4" "$HTTP_PORT"
+	supervised_in_c "$go_d" "$LEAK_T4" "$HTTP_PORT"
+	supervised_in_c "$st" "$LEAK_T4" "$HTTP_PORT"
+	refused_by_library_in_c "$go_s" "is a Go program" "$LEAK_T4" "$HTTP_PORT"
+	refused_by_library_in_c "$go_d" "is a Go program" "$LEAK_T4" "$HTTP_PORT"
+	refused_by_library_in_c "$st" "is statically linked" "$LEAK_T4" "$HTTP_PORT"
 	refused_in_c "$cap" "has file capabilities" -sS --noproxy '*' --max-time 10 "$url"
 	assert_no_leak
-	assert_no_session
-	assert_http_requests 0
+	wait_until 5 session_count_is -eq 3 cmd=connect target="$LEAK_T4:$HTTP_PORT" result=ok ||
+		fail "expected 3 proxy sessions: $(session_lines)"
+	assert_via_proxy 3
 }

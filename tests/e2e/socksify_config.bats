@@ -119,10 +119,15 @@ GOOD="proxy = socks5://127.0.0.1:1080"
 	[[ ! -e "$MARK" ]] || fail "the command ran"
 }
 
-@test "bad configs: a statically linked program is refused with exit 2 and a reason" {
-	# no PT_INTERP program header: nothing would load a preload library
+@test "bad configs: a statically linked program runs under the supervisor; with --backend preload it is refused with exit 2 and a reason" {
+	# no PT_INTERP program header: nothing would load a preload library,
+	# so the launcher supervises it (seccomp.bats tests its connections)
 	! readelf -lW "$PROGS/static_hello" | grep -q INTERP || fail "test program is not static"
-	run timeout 30 "$LAUNCHER" -p socks5://127.0.0.1:1080 -- "$PROGS/static_hello"
+	run timeout 30 "$LAUNCHER" -v -p socks5://127.0.0.1:1080 -- "$PROGS/static_hello"
+	assert_success
+	assert_output --partial "static program ran"
+	assert_output --partial "backend seccomp for $PROGS/static_hello"
+	run timeout 30 "$LAUNCHER" --backend preload -p socks5://127.0.0.1:1080 -- "$PROGS/static_hello"
 	assert_failure 2
 	assert_output --regexp "socksify: .*[Ss]tatic"
 	refute_output --partial "static program ran"

@@ -1,4 +1,5 @@
-/* static_hello.c: built with -static; the launcher must refuse to run it. */
+/* static_hello.c: built with -static; the launcher runs it under its
+ * supervisor (and refuses it with --backend preload). */
 #include <stdio.h>
 
 int main(void)

@@ -65,6 +65,10 @@ def main():
     class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
         daemon_threads = True
         allow_reuse_address = True
+        # Room for a burst (hundreds of clients connecting at once): with
+        # socketserver's default of 5, connections past the backlog wait
+        # on TCP retransmissions for seconds.
+        request_queue_size = 512
         address_family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
 
     srv = Server((args.host, 0), Handler)

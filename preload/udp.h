@@ -16,11 +16,15 @@
 #define UDP_HDR_MAX (UDP_PREFIX_MAX + 3 + 1 + 1 + 255 + 2)
 /* Every datagram fits, with its headers: so the real length is known. */
 #define UDP_RBUF (65536 + UDP_HDR_MAX)
-/* Scatter lists longer than this are gathered into one buffer. */
+/* Longer scatter lists get a heap array for the header's extra entry. */
 #define UDP_IOV_STACK 32
 /* Stand-ins an association remembers sending to, for naming replies. */
 #define UDP_NAMES 8
 
+/* What a socket's datagrams go through: the relay to send them to and the
+ * headers they carry.  (Room for another kind of answerer, such as
+ * queries to port 53 answered in the process: a relay address plus a
+ * header mode.) */
 struct udp_assoc {
 	struct udp_assoc *next;
 	int fd;                           /* the program's socket: the key */

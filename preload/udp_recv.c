@@ -24,8 +24,6 @@
 #include "resolve.h"
 #include "udp.h"
 
-/* ---- receiving ---- */
-
 /* Waits, as a blocking receive would, for a datagram or for a control
  * connection to close, so a receive never hangs on a dead association.
  * SO_RCVTIMEO is honoured (EAGAIN).  1 after a wait, 0 when the call does
@@ -48,9 +46,11 @@ wait_readable(int fd, const struct udp_assoc *v, int flags)
 		timeout = (int)(tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000);
 	p[0].fd = fd;
 	p[0].events = POLLIN;
+	/* Only a hang-up wakes us for a control connection: bytes on it
+	 * (none are expected) must not make this a busy loop. */
 	for (unsigned k = 0; k < v->nhops; k++) {
 		p[k + 1].fd = v->ctl[k];
-		p[k + 1].events = POLLIN;
+		p[k + 1].events = POLLRDHUP;
 	}
 	r = poll(p, v->nhops + 1, timeout);
 	if (r < 0)

@@ -94,6 +94,18 @@ reported_bnd(const struct cfg *cfg, const struct chain *c, const struct sock_rec
 	return w;
 }
 
+/* Port 53 with remote DNS: a resolver falling back to TCP, which must not
+ * reach a name server (see udp.c: over UDP the process answers). */
+static bool
+dns_over_tcp(const struct cfg *cfg, const struct sockaddr *sa)
+{
+	uint16_t port = ntohs(sa->sa_family == AF_INET ?
+	    ((const struct sockaddr_in *)sa)->sin_port :
+	    ((const struct sockaddr_in6 *)sa)->sin6_port);
+
+	return port == 53 && cfg_effective_dns(cfg) == CFG_DNS_REMOTE;
+}
+
 static int
 install(void *arg, int fd)
 {
@@ -216,6 +228,13 @@ sfy_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	}
 	switch (dest_classify(&d, cfg, sa)) {
 	case DEST_DIRECT:
+		if (dns_over_tcp(cfg, sa)) {
+			log_refused(CFG_LOG_WARN, sa, "refused: a DNS query over TCP to a name "
+			    "server the rules send direct would leak names (dns = remote "
+			    "answers A and AAAA over UDP in the process)");
+			errno = ECONNREFUSED;
+			return -1;
+		}
 		sock_forget(fd);
 		return real_connect(fd, sa, len);
 	case DEST_DENY:

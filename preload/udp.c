@@ -22,6 +22,7 @@
 #include "dnsmap.h"
 #include "lib.h"
 #include "resolve.h"
+#include "resquery.h"
 #include "udp.h"
 
 /* ---- which datagrams go through the chain ---- */
@@ -122,6 +123,72 @@ surely_direct(const struct cfg *cfg, const struct sockaddr *sa)
 	    !addr_cidr_match(&cfg->fake_ipv4, sa) && !addr_cidr_match(&cfg->fake_ipv6, sa);
 }
 
+/* ---- DNS answered in the process ---- */
+
+/* A query to port 53 of a name server the rules send direct, with remote
+ * DNS on: it must not reach the server (the name would leak, and the
+ * answer would not be the stand-in the chain needs). */
+static bool
+dns_local(const struct cfg *cfg, const struct sockaddr *sa)
+{
+	struct dest d;
+	enum dest_verdict v;
+	uint16_t port = ntohs(sa->sa_family == AF_INET ?
+	    ((const struct sockaddr_in *)sa)->sin_port :
+	    ((const struct sockaddr_in6 *)sa)->sin6_port);
+
+	if (port != 53 || cfg_effective_dns(cfg) != CFG_DNS_REMOTE)
+		return false;
+	v = dest_classify(&d, cfg, sa);
+	dest_release(&d);
+	return v == DEST_DIRECT;
+}
+
+/* Answers the query in msg as the name map would (A and AAAA; any other
+ * question REFUSED), from the association's answer socket.  Returns the
+ * query's length, as a send would. */
+static ssize_t
+answer_local(const struct udp_assoc *v, const struct msghdr *msg)
+{
+	enum { QMAX = 4096 };
+	unsigned char *q = malloc(2 * QMAX), *ans = q + QMAX;
+	size_t n = 0;
+	ssize_t rc = -1;
+	int al, e;
+
+	if (q == NULL) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	for (size_t i = 0; i < msg->msg_iovlen; i++) {
+		size_t l = msg->msg_iov[i].iov_len;
+
+		if (l > QMAX - n) {
+			errno = EMSGSIZE;
+			goto out;
+		}
+		memcpy(q + n, msg->msg_iov[i].iov_base, l);
+		n += l;
+	}
+	al = dns_res_send(NULL, q, (int)n, ans, QMAX);
+	/* A datagram too short to be a query gets no answer, as from a
+	 * server that drops it. */
+	if (al > 0 && send(v->inj, ans, (size_t)al, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		goto out;
+	if (log_enabled(CFG_LOG_DEBUG)) {
+		char a[ADDR_STRLEN];
+
+		log_msg(CFG_LOG_DEBUG, "udp dns query to %s answered here (%d bytes)",
+		    addr_format_sa(a, sizeof(a), (const struct sockaddr *)&v->ns), al);
+	}
+	rc = (ssize_t)n;
+out:
+	e = errno;
+	free(q);
+	errno = e;
+	return rc;
+}
+
 /* ---- sending ---- */
 
 static ssize_t
@@ -202,6 +269,11 @@ udp_sendmsg(int fd, const struct msghdr *msg, int flags, bool *handled)
 		return 0;
 	*handled = true;
 	cfg = env_cfg(&ok);
+	if (ok && (known || is_dgram(fd)) && dns_local(cfg, sa)) {
+		if (udpa_ensure_local(fd, sa, len, known, &v) < 0)
+			return -1;
+		return answer_local(&v, msg);
+	}
 	if (!known && ((ok && surely_direct(cfg, sa)) || !is_dgram(fd))) {
 		*handled = false;
 		return 0;
@@ -275,6 +347,17 @@ udp_connect(int fd, const struct sockaddr *sa, socklen_t len, bool *handled)
 	*handled = true;
 	if ((cfg = usable_cfg(sa)) == NULL)
 		return -1;
+	if (dns_local(cfg, sa)) {
+		/* A resolver's connected socket: the kernel's peer is the
+		 * answer socket, the program's is the name server. */
+		void *nopin = NULL;
+
+		if (udpa_ensure_local(fd, sa, len, known, &v) < 0 ||
+		    real_connect(fd, (const struct sockaddr *)&v.relay, v.relaylen) != 0 ||
+		    udpa_record(fd, udpa_socket_family(fd), sa, len, &nopin) != 0)
+			return -1;
+		return 0;
+	}
 	switch (route(cfg, sa, &d)) {
 	case ROUTE_FAIL:
 		dest_release(&d);

@@ -22,12 +22,17 @@
 #define UDP_NAMES 8
 
 /* What a socket's datagrams go through: the relay to send them to and the
- * headers they carry.  (Room for another kind of answerer, such as
- * queries to port 53 answered in the process: a relay address plus a
- * header mode.) */
+ * headers they carry.  Or, for DNS queries to a name server the rules
+ * send direct (with dns = remote), the process itself: "local", no hop,
+ * no header; the answers come from an internal socket (the "relay") and
+ * are reported as the name server's. */
 struct udp_assoc {
 	struct udp_assoc *next;
 	int fd;                           /* the program's socket: the key */
+	bool local;                       /* DNS answered in the process */
+	int inj;                          /* local: where the answers come from */
+	struct sockaddr_storage ns;       /* local: the name server asked */
+	socklen_t nslen;
 	unsigned nhops;
 	uint8_t hops[CFG_MAX_PROXIES];    /* config indexes, first hop first */
 	int ctl[CFG_MAX_PROXIES];         /* hop k's control connection */
@@ -49,6 +54,11 @@ bool udpa_get(int fd, struct udp_assoc *v);
  * socket of the chain, unless recorded already).  0 with *v filled, 1 when
  * it is new, or -1 with errno (logged).  sa is for the log. */
 int udpa_ensure(const struct cfg *cfg, int fd, const struct sockaddr *sa, bool recorded,
+    struct udp_assoc *v);
+/* fd's local association (DNS answered in the process) for name server
+ * ns, made when there is none: 0 or 1 (new) with *v filled, or -1 with
+ * errno.  A socket with a chain association already is refused (EACCES). */
+int udpa_ensure_local(int fd, const struct sockaddr *ns, socklen_t nslen, bool recorded,
     struct udp_assoc *v);
 /* True when one of v's control connections is gone. */
 bool udpa_ctl_dead(const struct udp_assoc *v);

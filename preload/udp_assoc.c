@@ -20,6 +20,7 @@
  * a later send makes a new one.
  */
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <netinet/in.h>
 
@@ -78,6 +79,8 @@ udpa_get(int fd, struct udp_assoc *v)
 static void
 assoc_close(struct udp_assoc *a)
 {
+	if (a->local && a->inj >= 0)
+		sock_internal_close(a->inj);
 	for (unsigned k = 0; k < a->nhops; k++)
 		if (a->ctl[k] >= 0)
 			sock_internal_close(a->ctl[k]);
@@ -107,10 +110,13 @@ void
 udp_ctl_moved(int oldfd, int newfd)
 {
 	lock();
-	for (struct udp_assoc *a = assocs; a != NULL; a = a->next)
+	for (struct udp_assoc *a = assocs; a != NULL; a = a->next) {
+		if (a->local && a->inj == oldfd)
+			a->inj = newfd;
 		for (unsigned k = 0; k < a->nhops; k++)
 			if (a->ctl[k] == oldfd)
 				a->ctl[k] = newfd;
+	}
 	pthread_mutex_unlock(&udp_lock);
 }
 
@@ -442,6 +448,164 @@ udpa_ensure(const struct cfg *cfg, int fd, const struct sockaddr *sa, bool recor
 	}
 	if (log_enabled(CFG_LOG_INFO))
 		log_assoc(cfg, sa, a, NULL);
+	assoc_install(a, v);
+	if (!recorded && udpa_record(fd, family, NULL, 0, NULL) != 0) {
+		int e = errno;
+		udp_end(fd);
+		errno = e;
+		return -1;
+	}
+	return 1;
+}
+
+/* Where a local association's answers come from: an address of the
+ * loopback network no program uses (IPv4, or IPv4-mapped for an IPv6
+ * socket that takes IPv4), so that a packet capture tells them apart. */
+#define ANSWER_ADDR 0x7ffffffeu /* 127.255.255.254 */
+
+static socklen_t
+answer_addr(int fd, int family, struct sockaddr_storage *ss)
+{
+	int v6only = 0;
+	socklen_t l = sizeof(v6only);
+
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)ss;
+
+		in->sin_family = AF_INET;
+		in->sin_addr.s_addr = htonl(ANSWER_ADDR);
+		return sizeof(*in);
+	}
+	((struct sockaddr_in6 *)ss)->sin6_family = AF_INET6;
+	if (real_getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &l) == 0 && !v6only) {
+		uint8_t *b = ((struct sockaddr_in6 *)ss)->sin6_addr.s6_addr;
+		uint32_t a = htonl(ANSWER_ADDR);
+
+		b[10] = b[11] = 0xff;
+		memcpy(b + 12, &a, 4);
+	} else {
+		((struct sockaddr_in6 *)ss)->sin6_addr = in6addr_loopback;
+	}
+	return sizeof(struct sockaddr_in6);
+}
+
+/* The loopback address of family, port 0. */
+static socklen_t
+loopback(int family, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)ss;
+
+		in->sin_family = AF_INET;
+		in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		return sizeof(*in);
+	}
+	((struct sockaddr_in6 *)ss)->sin6_family = AF_INET6;
+	((struct sockaddr_in6 *)ss)->sin6_addr = in6addr_loopback;
+	return sizeof(struct sockaddr_in6);
+}
+
+static bool
+unspecified(const struct sockaddr_storage *ss)
+{
+	static const struct in6_addr any6 = IN6ADDR_ANY_INIT;
+
+	if (ss->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+	return memcmp(&((const struct sockaddr_in6 *)ss)->sin6_addr, &any6, sizeof(any6)) == 0;
+}
+
+/* The internal socket a local association's answers come from: on
+ * loopback, connected to where the program's socket receives (bound here
+ * to port 0 first when it is not bound yet, as a first send would). */
+static int
+answer_socket(int fd, int family, struct sockaddr_storage *from, socklen_t *fromlen)
+{
+	struct sockaddr_storage me;
+	socklen_t ml = sizeof(me);
+	uint16_t port;
+	int s = -1, e;
+
+	if (real_getsockname(fd, (struct sockaddr *)&me, &ml) != 0)
+		return -1;
+	port = family == AF_INET ? ((struct sockaddr_in *)&me)->sin_port :
+	    ((struct sockaddr_in6 *)&me)->sin6_port;
+	if (port == 0) {
+		struct sockaddr_storage any;
+		socklen_t al = loopback(family, &any);
+
+		if (family == AF_INET)
+			((struct sockaddr_in *)&any)->sin_addr.s_addr = htonl(INADDR_ANY);
+		else
+			((struct sockaddr_in6 *)&any)->sin6_addr = in6addr_any;
+		ml = sizeof(me);
+		if (syscall(SYS_bind, fd, &any, al) != 0 ||
+		    real_getsockname(fd, (struct sockaddr *)&me, &ml) != 0)
+			return -1;
+	}
+	if (unspecified(&me)) {
+		struct sockaddr_storage lo;
+
+		port = family == AF_INET ? ((struct sockaddr_in *)&me)->sin_port :
+		    ((struct sockaddr_in6 *)&me)->sin6_port;
+		ml = loopback(family, &lo);
+		if (family == AF_INET)
+			((struct sockaddr_in *)&lo)->sin_port = port;
+		else
+			((struct sockaddr_in6 *)&lo)->sin6_port = port;
+		me = lo;
+	}
+	s = socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s < 0)
+		return -1;
+	*fromlen = answer_addr(fd, family, from);
+	if (syscall(SYS_bind, s, (struct sockaddr *)from, *fromlen) != 0 ||
+	    real_connect(s, (struct sockaddr *)&me, ml) != 0 ||
+	    real_getsockname(s, (struct sockaddr *)from, fromlen) != 0 ||
+	    sock_internal_add(s) != 0) {
+		e = errno;
+		real_close(s);
+		errno = e;
+		return -1;
+	}
+	return s;
+}
+
+int
+udpa_ensure_local(int fd, const struct sockaddr *ns, socklen_t nslen, bool recorded,
+    struct udp_assoc *v)
+{
+	struct udp_assoc *a;
+	int family;
+
+	if (udpa_get(fd, v)) {
+		if (v->local)
+			return 0;
+		errno = EACCES; /* its datagrams go through the chain already */
+		return -1;
+	}
+	family = udpa_socket_family(fd);
+	a = calloc(1, sizeof(*a));
+	if (a == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	a->fd = fd;
+	a->local = true;
+	a->inj = answer_socket(fd, family, &a->relay, &a->relaylen);
+	if (a->inj < 0) {
+		int e = errno;
+
+		free(a);
+		errno = e;
+		return -1;
+	}
+	if (nslen > sizeof(a->ns))
+		nslen = sizeof(a->ns);
+	memcpy(&a->ns, ns, nslen);
+	a->nslen = nslen;
 	assoc_install(a, v);
 	if (!recorded && udpa_record(fd, family, NULL, 0, NULL) != 0) {
 		int e = errno;

@@ -240,7 +240,15 @@ udp_recvmsg(int fd, struct msghdr *msg, int flags)
 				continue; /* another thread took it: wait again */
 			goto out;
 		}
-		if (same_sockaddr((struct sockaddr *)&from, (struct sockaddr *)&v.relay)) {
+		if (v.local && same_sockaddr((struct sockaddr *)&from,
+		    (struct sockaddr *)&v.relay)) {
+			/* An answer made here: from the name server asked. */
+			off = 0;
+			memcpy(&src, &v.ns, v.nslen);
+			srclen = v.nslen;
+		} else if (v.local) {
+			off = -1;
+		} else if (same_sockaddr((struct sockaddr *)&from, (struct sockaddr *)&v.relay)) {
 			off = unwrap(&v, buf, (size_t)n, &w);
 			srclen = off < 0 ? 0 : source_sockaddr(rec.family, &w, &src);
 			if (srclen != 0 && w.type != WIRE_ATYP_NAME && rec.peerlen == 0) {

@@ -362,3 +362,59 @@ assert_all_standins() {
 	assert_line --regexp "^rghba $V6 name=$NAME "
 	assert_no_queries
 }
+
+# ---- DNS over UDP to the local resolver, answered in the process ----
+
+@test "udp dns: dig name with the local resolver configured gets a stand-in (A and AAAA) and the counting resolver sees nothing" {
+	drun dsfy dig +time=3 +tries=1 "$NAME" A
+	assert_success
+	assert_line --regexp "^$NAME\.[[:space:]]+[0-9]+[[:space:]]+IN[[:space:]]+A[[:space:]]+$V4\$"
+	# From the name server asked (the one resolv.conf names), as dig checks.
+	assert_line --regexp "^;; SERVER: 127\.[0-9.]+#53\("
+	drun dsfy dig +time=3 +tries=1 "$NAME" AAAA
+	assert_success
+	assert_line --regexp "^$NAME\.[[:space:]]+[0-9]+[[:space:]]+IN[[:space:]]+AAAA[[:space:]]+$V6\$"
+	# The same name, the same stand-in, in one process or the next: the
+	# name map says so (getent goes through getaddrinfo).
+	drun dsfy getent ahostsv4 "$NAME"
+	assert_success
+	assert_output --regexp "^$V4 "
+}
+
+@test "udp dns: dig asks the local resolver for other types (MX) and gets REFUSED; nothing reaches it" {
+	drun dsfy dig +time=3 +tries=1 "$NAME" MX
+	assert_success
+	assert_line --partial "status: REFUSED"
+}
+
+@test "udp dns: a query over TCP to the local resolver (dig +tcp) is refused with a log line, never sent" {
+	drun dsfy dig +tcp +time=3 +tries=1 "$NAME" A
+	assert_failure
+	assert_output --partial "connection refused"
+	[[ "$stderr" == *"refused: a DNS query over TCP to a name server the rules send direct"* ]] ||
+		fail "no log line: $stderr"
+}
+
+@test "udp dns: a resolver's connected UDP socket (python3) gets its answer from the local resolver's address" {
+	drun dsfy "$PYTHON" -c '
+import socket, struct, sys
+name = sys.argv[1]
+q = struct.pack(">HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0)
+q += b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0"
+q += struct.pack(">HH", 1, 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(5)
+s.connect((sys.argv[2], 53))
+s.send(q)
+data, src = s.recvfrom(512)
+print("from %s:%d" % src)
+print("id %04x ancount %d" % (struct.unpack(">H", data[:2])[0], struct.unpack(">H", data[6:8])[0]))
+print("peer %s:%d" % s.getpeername())
+print("addr %s" % socket.inet_ntoa(data[-4:]))
+' "$NAME" "$DNS_ADDR"
+	assert_success
+	assert_line "from $DNS_ADDR:53"
+	assert_line "peer $DNS_ADDR:53"
+	assert_line "id 1234 ancount 1"
+	assert_line --regexp "^addr $V4\$"
+}

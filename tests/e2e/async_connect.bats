@@ -15,6 +15,7 @@
 #             refuses: the event comes with SO_ERROR ETIMEDOUT or
 #             ECONNREFUSED within the configured deadline, nothing direct
 #   tsan      the async path under 16 threads each running its own loop
+# and one more: a forked child restarts the engine when it needs it.
 #
 # The far hop is tools/engine_slow_relay.py holding every chunk 100 ms
 # each way in front of socksifyd (netem is not available).  Times are
@@ -297,6 +298,19 @@ loop_refused() {
 	assert_equal "$(relay_conns)" 2
 	assert_equal "$(session_count cmd=connect target="127.0.0.1:$dead")" 2
 	assert_equal "$(grep -c . "$ECHO_LOG" || true)" 0
+}
+
+# --------------------------------------------------------------------- fork
+
+@test "async: fork: a forked child's non-blocking connect gets an engine of its own, and the parent's still works" {
+	start_far_hop
+	run sfy "$PYTHON" "$TOOLS/async_fork.py" 127.0.0.1 "$ECHO_PORT"
+	assert_line "parent True"
+	assert_line "child True"
+	assert_line "parent2 True"
+	assert_line "child exit 0"
+	assert_success
+	assert_equal "$(relay_conns)" 3
 }
 
 # --------------------------------------------------------------------- TSan

@@ -240,7 +240,10 @@ main(int argc, char **argv)
 
 			if (c == NULL)
 				continue;
-			if (flush_due(&c->d[0], now) & flush_due(&c->d[1], now)) {
+			/* Both directions flush, whatever the first says. */
+			bool up = flush_due(&c->d[0], now), down = flush_due(&c->d[1], now);
+
+			if (up && down) {
 				conn_free(ep, c, i);
 				continue;
 			}

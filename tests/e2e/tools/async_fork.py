@@ -22,13 +22,19 @@ async def one(host, port):
     return got == b"hi\n"
 
 
+def say(*words):
+    """One line in one write: parent and child share the pipe, and a
+    print() may write a line in pieces that the other's line splits."""
+    os.write(1, (" ".join(str(w) for w in words) + "\n").encode())
+
+
 host, port = sys.argv[1], int(sys.argv[2])
-print("parent", asyncio.run(one(host, port)), flush=True)
+say("parent", asyncio.run(one(host, port)))
 pid = os.fork()
 if pid == 0:
     ok = asyncio.run(one(host, port))
-    print("child", ok, flush=True)
+    say("child", ok)
     os._exit(0 if ok else 1)
-print("parent2", asyncio.run(one(host, port)), flush=True)
+say("parent2", asyncio.run(one(host, port)))
 _, st = os.waitpid(pid, 0)
-print("child exit", os.waitstatus_to_exitcode(st))
+say("child exit", os.waitstatus_to_exitcode(st))

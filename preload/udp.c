@@ -269,7 +269,8 @@ udp_sendmsg(int fd, const struct msghdr *msg, int flags, bool *handled)
 		return 0;
 	*handled = true;
 	cfg = env_cfg(&ok);
-	if (ok && (known || is_dgram(fd)) && dns_local(cfg, sa)) {
+	/* Port 53 first: the socket type costs a system call. */
+	if (ok && dns_local(cfg, sa) && (known || is_dgram(fd))) {
 		if (udpa_ensure_local(fd, sa, len, known, &v) < 0)
 			return -1;
 		return answer_local(&v, msg);

@@ -57,9 +57,9 @@ request_go(struct srv_session *s)
 		srv_fail(s, SOCKS5_REP_CMD_UNSUPPORTED, SRV_R_BAD_COMMAND);
 		break;
 	}
-	/* Replies to pipelined messages go out before a wait starts, but a
-	 * held method choice waits for the request's reply. */
-	if (s->state != SRV_ST_DEAD && !s->hold_choice)
+	/* Replies to pipelined messages go out before a wait starts (a held
+	 * method choice stays until the request's reply). */
+	if (s->state != SRV_ST_DEAD)
 		srv_flush_out(s);
 }
 

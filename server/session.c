@@ -61,6 +61,10 @@ srv_out_queue(struct srv_session *s, const uint8_t *buf, size_t len)
 int
 srv_flush_out(struct srv_session *s)
 {
+	/* A held method choice waits for the reply, whatever event comes
+	 * first (the client's socket turning writable, say). */
+	if (s->hold_choice)
+		return 0;
 	while (s->out_len > 0 && s->wr[0]) {
 		ssize_t n = write(s->fd[0], s->out, s->out_len);
 		if (n < 0) {
@@ -84,6 +88,7 @@ void
 srv_close_after_flush(struct srv_session *s, enum srv_result r)
 {
 	s->result = r;
+	s->hold_choice = false;
 	if (srv_flush_out(s) != 0)
 		return;
 	if (s->out_len == 0) {
@@ -128,6 +133,7 @@ srv_reply(struct srv_session *s, uint8_t code, const struct sockaddr *bnd)
 	}
 	if (n > 0)
 		srv_out_queue(s, buf, (size_t)n);
+	s->hold_choice = false;
 	return srv_flush_out(s);
 }
 

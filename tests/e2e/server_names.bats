@@ -154,6 +154,22 @@ name_queries() {
 	[ "$(session_count "target=join.slow.e2e.test:$ECHO_PORT" result=ok)" -eq 6 ]
 }
 
+@test "names: a pipelined greeting and CONNECT to a slow name get the method choice and the reply in one write" {
+	# The choice is held for the reply even while the name is looked up,
+	# when the client's socket turning writable would otherwise send it.
+	start_names_dns --record pipe.slow.e2e.test=127.0.0.1 --slow-suffix .slow.e2e.test --delay 1
+	start_names_socksifyd
+	start_tcp_echo
+	local name=pipe.slow.e2e.test hex
+	# greeting (no auth), then CONNECT to the name: ATYP 3, length, name, port
+	hex="0501000501000$(printf '3%02x' "${#name}")$(printf '%s' "$name" | od -An -tx1 | tr -d ' \n')"
+	hex+="$(printf '%04x' "$ECHO_PORT")"
+	run timeout 30 "$PYTHON" "$TOOLS/badclient.py" raw --proxy "127.0.0.1:$SOCKSIFYD_PORT" \
+		--hex "$hex" --wait 3
+	assert_success
+	assert_line --regexp '^first=05000500000(1[0-9a-f]{12}|4[0-9a-f]{36})$'
+}
+
 @test "names: a slow client filling the lookup queue does not stop another client's names" {
 	start_names_dns --record fast.e2e.test=127.0.0.1 --slow-suffix .slow.e2e.test --delay 3
 	start_names_socksifyd --timeout 5

@@ -4,7 +4,8 @@
 # usage: bench/client.sh [--quick] [--reps R] [-n CONNS] [--servers "socksifyd microsocks danted"]
 #                        [--no-build] [--raw FILE] [--compare BUILD_DIR]
 # Sequential connect rate of a plain libc client (bench/connrate.c) under each
-# wrapper and each proxy, getaddrinfo rate, and start-up cost of each wrapper.
+# wrapper and each proxy, direct and through a bare forwarder (the ceiling of
+# any relay), getaddrinfo rate, and start-up cost of each wrapper.
 # --compare adds the library and launcher built in another directory (say,
 # of an older commit) as the wrapper "socksify-cmp", measured in the same run.
 # "socksify-pipe" is the library with pipeline = yes (greeting and request
@@ -30,24 +31,14 @@ while [ $# -gt 0 ]; do
 	--no-build) BUILD=0 ;;
 	--raw) RAW=$2; shift ;;
 	--compare) CMP=$2; shift ;;
-	-h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,13p' "$0"; exit 0 ;;
 	*) die "unknown option $1 (see --help)" ;;
 	esac
 	shift
 done
 case $REPS$N in *[!0-9]*) die "--reps and -n take numbers" ;; esac
 
-if [ "$BUILD" = 1 ]; then
-	note "building in $BENCH_BUILD (Release)"
-	cmake -S "$BENCH_ROOT" -B "$BENCH_BUILD" -DCMAKE_BUILD_TYPE=Release -DSOCKSIFY_WERROR=OFF \
-	    >"$BENCH_WORK/cmake.log" 2>&1 || die "cmake configure failed"
-	cmake --build "$BENCH_BUILD" -j2 --target socksify_loadgen socksify_connrate \
-	    >>"$BENCH_WORK/cmake.log" 2>&1 || die "building the bench programs failed"
-	for t in socksifyd socksify socksify_run; do
-		cmake --build "$BENCH_BUILD" -j2 --target "$t" >>"$BENCH_WORK/cmake.log" 2>&1 ||
-		    note "target $t does not build; using what is there"
-	done
-fi
+[ "$BUILD" = 1 ] && bench_build socksify_loadgen socksify_connrate socksify_fwd -- socksifyd socksify socksify_run
 LG=$BENCH_BUILD/bench/socksify_loadgen
 CR=$BENCH_BUILD/bench/socksify_connrate
 [ -x "$LG" ] && [ -x "$CR" ] || die "bench programs missing in $BENCH_BUILD (drop --no-build)"
@@ -79,6 +70,15 @@ SERVERS=$(echo $SERVERS) WRAPPERS=$(echo $WRAPPERS)
 BENCH_PIDS+=("$!")
 wait_file "$BENCH_WORK/echo.port" || die "echo server did not start"
 EPORT=$(cat "$BENCH_WORK/echo.port")
+
+# The ceiling of any relay here: a bare forwarder (bench/fwd.c, no SOCKS,
+# no library in the client) in front of the same echo server.  What it
+# costs over direct is the price of one more process on the path.
+"$BENCH_BUILD/bench/socksify_fwd" -l 127.0.0.1:0 --to "127.0.0.1:$EPORT" \
+    --port-file "$BENCH_WORK/fwd.port" >/dev/null 2>&1 &
+BENCH_PIDS+=("$!")
+wait_file "$BENCH_WORK/fwd.port" || die "the bare forwarder did not start"
+FPORT=$(cat "$BENCH_WORK/fwd.port")
 
 declare -A PORT PID
 for s in $SERVERS; do
@@ -158,9 +158,9 @@ WRAPPERS=$(echo $WRAPPERS)
 note "servers: $SERVERS; wrappers: $WRAPPERS; reps=$REPS n=$N"
 
 # ---- sequential connect rate, interleaved ----
-run_conn() { # key wrapper port host
+run_conn() { # key wrapper port host [target port]
 	local line
-	line=$(wrap "$2" "$3" timeout 120 "$CR" conn -n "$N" "$4" "$EPORT" 2>&1 | tail -1)
+	line=$(wrap "$2" "$3" timeout 120 "$CR" conn -n "$N" "$4" "${5:-$EPORT}" 2>&1 | tail -1)
 	[ -n "$RAW" ] && echo "key=$1 $line" >>"$RAW"
 	if [ "$(kv errors "$line")" = 0 ]; then
 		rec "$1" "$(kv rate "$line")"
@@ -171,6 +171,7 @@ run_conn() { # key wrapper port host
 for r in $(seq "$REPS"); do
 	for host in 127.0.0.1 localhost; do
 		run_conn "conn/$host/direct/-" direct 0 "$host"
+		run_conn "conn/$host/forwarder/-" direct 0 "$host" "$FPORT"
 		for s in $SERVERS; do
 			for w in $WRAPPERS; do
 				[ "$w" = socksify-pipe ] && ! can_pipe "$s" && continue
@@ -239,6 +240,7 @@ for host in 127.0.0.1 localhost; do
 	for w in $WRAPPERS; do printf ' %12s' "$w"; done
 	printf '\n'
 	printf '%-12s %-12s %12s\n' "" direct "$(fmt "$(med "conn/$host/direct/-")" 0)"
+	printf '%-12s %-12s %12s\n' "" "forwarder" "$(fmt "$(med "conn/$host/forwarder/-")" 0)"
 	for s in $SERVERS; do
 		printf '%-12s %-12s' "" "via $s"
 		for w in $WRAPPERS; do printf ' %12s' "$(fmt "$(med "conn/$host/$w/$s")" 0)"; done
@@ -279,6 +281,11 @@ for host in 127.0.0.1 localhost; do
 	printf '  %-9s socksify via socksifyd / direct = %s, with pipeline = yes %s  [>= 0.5]\n' \
 	    "$host" "$(ratio "$(med "conn/$host/socksify/socksifyd")" "$(med "conn/$host/direct/-")")" \
 	    "$(ratio "$(med "conn/$host/socksify-pipe/socksifyd")" "$(med "conn/$host/direct/-")")"
+	printf '  %-9s bare forwarder / direct = %s (the ceiling of any relay here)\n' "$host" \
+	    "$(ratio "$(med "conn/$host/forwarder/-")" "$(med "conn/$host/direct/-")")"
+	printf '  %-9s socksify via socksifyd / bare forwarder = %s, with pipeline = yes %s\n' \
+	    "$host" "$(ratio "$(med "conn/$host/socksify/socksifyd")" "$(med "conn/$host/forwarder/-")")" \
+	    "$(ratio "$(med "conn/$host/socksify-pipe/socksifyd")" "$(med "conn/$host/forwarder/-")")"
 	printf '  %-9s socksify+socksifyd / proxychains4+microsocks = %s  [>= 2]\n' "$host" \
 	    "$(ratio "$(med "conn/$host/socksify/socksifyd")" "$(med "conn/$host/proxychains4/microsocks")")"
 done

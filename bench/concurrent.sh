@@ -38,17 +38,7 @@ done
 case $REPS$N in *[!0-9]*) die "--reps and -n take whole numbers" ;; esac
 case $DELAY in ''|*[!0-9.]*) die "--delay takes seconds" ;; esac
 
-if [ "$BUILD" = 1 ]; then
-	note "building in $BENCH_BUILD (Release)"
-	cmake -S "$BENCH_ROOT" -B "$BENCH_BUILD" -DCMAKE_BUILD_TYPE=Release -DSOCKSIFY_WERROR=OFF \
-	    >"$BENCH_WORK/cmake.log" 2>&1 || die "cmake configure failed"
-	cmake --build "$BENCH_BUILD" -j2 --target socksify_loadgen socksify_concurrent socksify_delay_relay \
-	    >>"$BENCH_WORK/cmake.log" 2>&1 || die "building the bench programs failed"
-	for t in socksifyd socksify socksify_run; do
-		cmake --build "$BENCH_BUILD" -j2 --target "$t" >>"$BENCH_WORK/cmake.log" 2>&1 ||
-		    note "target $t does not build; using what is there"
-	done
-fi
+[ "$BUILD" = 1 ] && bench_build socksify_loadgen socksify_concurrent socksify_delay_relay -- socksifyd socksify socksify_run
 LG=$BENCH_BUILD/bench/socksify_loadgen
 CC=$BENCH_BUILD/bench/socksify_concurrent
 [ -x "$LG" ] && [ -x "$CC" ] && [ -x "$BENCH_BUILD/bench/socksify_delay_relay" ] || die "bench programs missing in $BENCH_BUILD (drop --no-build)"

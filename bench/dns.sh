@@ -32,13 +32,7 @@ while [ $# -gt 0 ]; do
 done
 case $REPS$N$NAMES in *[!0-9]*) die "--reps, -n and --names take numbers" ;; esac
 
-if [ "$BUILD" = 1 ]; then
-	note "building in $BENCH_BUILD (Release)"
-	cmake -S "$BENCH_ROOT" -B "$BENCH_BUILD" -DCMAKE_BUILD_TYPE=Release -DSOCKSIFY_WERROR=OFF \
-	    >"$BENCH_WORK/cmake.log" 2>&1 || die "cmake configure failed"
-	cmake --build "$BENCH_BUILD" -j2 --target socksify_loadgen socksify_connrate socksifyd \
-	    socksify socksify_run >>"$BENCH_WORK/cmake.log" 2>&1 || die "build failed (see cmake output)"
-fi
+[ "$BUILD" = 1 ] && bench_build socksify_loadgen socksify_connrate socksifyd socksify socksify_run
 LG=$BENCH_BUILD/bench/socksify_loadgen
 CR=$BENCH_BUILD/bench/socksify_connrate
 RUN=$BENCH_BUILD/preload/socksify-run

@@ -1,4 +1,4 @@
-# lib.sh: helpers shared by bench/server.sh and bench/client.sh (sourced, not run).
+# lib.sh: helpers shared by the bench/*.sh scripts (sourced, not run).
 #
 # Every process started here is recorded in BENCH_PIDS and stopped by PID on
 # exit; every wait is a bounded loop.
@@ -29,6 +29,25 @@ trap 'exit 130' INT TERM
 
 die() { echo "bench: $*" >&2; exit 1; }
 note() { echo "# $*" >&2; }
+
+# bench_build TARGET... [-- OPTIONAL...]: a Release build in $BENCH_BUILD of
+# the TARGETs, which must build, and of the OPTIONAL ones, which are left as
+# they are (with a note) when they do not: the script then finds out what it
+# has and leaves the rest out.
+bench_build() {
+	local t opt=0 log=$BENCH_WORK/cmake.log
+	note "building in $BENCH_BUILD (Release)"
+	cmake -S "$BENCH_ROOT" -B "$BENCH_BUILD" -DCMAKE_BUILD_TYPE=Release -DSOCKSIFY_WERROR=OFF \
+	    >"$log" 2>&1 || die "cmake configure failed (see cmake -S $BENCH_ROOT -B $BENCH_BUILD)"
+	for t in "$@"; do
+		if [ "$t" = -- ]; then
+			opt=1
+		elif ! cmake --build "$BENCH_BUILD" -j2 --target "$t" >>"$log" 2>&1; then
+			[ "$opt" = 1 ] || die "target $t does not build (cmake --build $BENCH_BUILD --target $t)"
+			note "target $t does not build; using what is there"
+		fi
+	done
+}
 
 # A port the kernel picked as free (for servers that cannot take port 0).
 free_port() {

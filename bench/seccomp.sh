@@ -31,15 +31,7 @@ done
 case $REPS$N in *[!0-9]*) die "--reps and -n take numbers" ;; esac
 [ "$REPS" -ge 1 ] && [ "$N" -ge 1 ] || die "--reps and -n must be at least 1"
 
-if [ "$BUILD" = 1 ]; then
-	note "building in $BENCH_BUILD (Release)"
-	cmake -S "$BENCH_ROOT" -B "$BENCH_BUILD" -DCMAKE_BUILD_TYPE=Release -DSOCKSIFY_WERROR=OFF \
-	    >"$BENCH_WORK/cmake.log" 2>&1 || die "cmake configure failed"
-	for t in socksify_loadgen socksify_connrate socksifyd socksify socksify_run; do
-		cmake --build "$BENCH_BUILD" -j2 --target "$t" >>"$BENCH_WORK/cmake.log" 2>&1 ||
-		    die "target $t does not build (see $BENCH_WORK/cmake.log)"
-	done
-fi
+[ "$BUILD" = 1 ] && bench_build socksify_loadgen socksify_connrate socksifyd socksify socksify_run
 LG=$BENCH_BUILD/bench/socksify_loadgen
 CR=$BENCH_BUILD/bench/socksify_connrate
 [ -x "$LG" ] && [ -x "$CR" ] && [ -x "$BENCH_BUILD/server/socksifyd" ] ||

@@ -47,17 +47,7 @@ if [ "$PIN" = 1 ]; then
 	PIN_LOAD=(taskset -c "$(($(nproc) - 1))")
 fi
 
-if [ "$BUILD" = 1 ]; then
-	note "building in $BENCH_BUILD (Release)"
-	cmake -S "$BENCH_ROOT" -B "$BENCH_BUILD" -DCMAKE_BUILD_TYPE=Release -DSOCKSIFY_WERROR=OFF >"$BENCH_WORK/cmake.log" 2>&1 ||
-	    die "cmake configure failed: see output of cmake -S $BENCH_ROOT -B $BENCH_BUILD"
-	cmake --build "$BENCH_BUILD" -j2 --target socksify_loadgen socksify_fwd >>"$BENCH_WORK/cmake.log" 2>&1 ||
-	    die "building socksify_loadgen failed"
-	case " $SERVERS " in *" socksifyd "*)
-		cmake --build "$BENCH_BUILD" -j2 --target socksifyd >>"$BENCH_WORK/cmake.log" 2>&1 ||
-		    { note "socksifyd does not build: left out"; SERVERS=${SERVERS/socksifyd/}; } ;;
-	esac
-fi
+[ "$BUILD" = 1 ] && bench_build socksify_loadgen socksify_fwd -- socksifyd
 LG=$BENCH_BUILD/bench/socksify_loadgen
 [ -x "$LG" ] || die "no $LG (build first or drop --no-build)"
 case " $SERVERS " in *" socksifyd "*)

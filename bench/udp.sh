@@ -35,17 +35,7 @@ case $REPS$N$SECS$WINDOW in *[!0-9]*) die "--reps, -n, --secs and --window take 
 [ "$REPS" -ge 1 ] && [ "$N" -ge 1 ] && [ "$SECS" -ge 1 ] && [ "$WINDOW" -ge 1 ] ||
     die "--reps, -n, --secs and --window must be at least 1"
 
-if [ "$BUILD" = 1 ]; then
-	note "building in $BENCH_BUILD (Release)"
-	cmake -S "$BENCH_ROOT" -B "$BENCH_BUILD" -DCMAKE_BUILD_TYPE=Release -DSOCKSIFY_WERROR=OFF \
-	    >"$BENCH_WORK/cmake.log" 2>&1 || die "cmake configure failed"
-	cmake --build "$BENCH_BUILD" -j2 --target socksify_loadgen socksify_udprtt \
-	    >>"$BENCH_WORK/cmake.log" 2>&1 || die "building the bench programs failed"
-	for t in socksifyd socksify socksify_run; do
-		cmake --build "$BENCH_BUILD" -j2 --target "$t" >>"$BENCH_WORK/cmake.log" 2>&1 ||
-		    note "target $t does not build; using what is there"
-	done
-fi
+[ "$BUILD" = 1 ] && bench_build socksify_loadgen socksify_udprtt -- socksifyd socksify socksify_run
 LG=$BENCH_BUILD/bench/socksify_loadgen
 UR=$BENCH_BUILD/bench/socksify_udprtt
 PY=$BENCH_ROOT/bench/udprtt.py

@@ -5,7 +5,8 @@
 #                        [--no-build] [--raw FILE] [--compare BUILD_DIR]
 # Sequential connect rate of a plain libc client (bench/connrate.c) under each
 # wrapper and each proxy, direct and through a bare forwarder (the ceiling of
-# any relay), getaddrinfo rate, and start-up cost of each wrapper.
+# any relay), each client's own CPU per connection (what bounds the gain of
+# any client over another), getaddrinfo rate, start-up cost of each wrapper.
 # --compare adds the library and launcher built in another directory (say,
 # of an older commit) as the wrapper "socksify-cmp", measured in the same run.
 # "socksify-pipe" is the library with pipeline = yes (greeting and request
@@ -31,7 +32,7 @@ while [ $# -gt 0 ]; do
 	--no-build) BUILD=0 ;;
 	--raw) RAW=$2; shift ;;
 	--compare) CMP=$2; shift ;;
-	-h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,14p' "$0"; exit 0 ;;
 	*) die "unknown option $1 (see --help)" ;;
 	esac
 	shift
@@ -164,6 +165,7 @@ run_conn() { # key wrapper port host [target port]
 	[ -n "$RAW" ] && echo "key=$1 $line" >>"$RAW"
 	if [ "$(kv errors "$line")" = 0 ]; then
 		rec "$1" "$(kv rate "$line")"
+		rec "cpu/${1#conn/}" "$(kv cpu_us "$line")"
 	else
 		note "$1: $line"
 	fi
@@ -230,6 +232,16 @@ for s in $SERVERS; do
 	stop_pid "${PID[$s]}"
 done
 
+# bound RATE CPU_US: how many times faster than RATE a client that used no
+# CPU at all (waiting only for the proxy and the target) would be, given
+# that the client measured at RATE spent CPU_US of each connection itself.
+bound() {
+	awk -v r="$1" -v c="$2" 'BEGIN {
+		if (r == "nan" || c == "nan" || r == "" || c == "" || r + 0 == 0) { print "n/a"; exit }
+		t = 1e6 / r
+		if (t <= c) print "n/a"; else printf "%.2f\n", t / (t - c) }'
+}
+
 # ---- report ----
 echo
 echo "library benchmark: medians of $REPS run(s) of $N sequential connections, $(nproc) CPUs"
@@ -244,6 +256,19 @@ for host in 127.0.0.1 localhost; do
 	for s in $SERVERS; do
 		printf '%-12s %-12s' "" "via $s"
 		for w in $WRAPPERS; do printf ' %12s' "$(fmt "$(med "conn/$host/$w/$s")" 0)"; done
+		printf '\n'
+	done
+done
+echo
+echo "client CPU (us per connection): the client process's own user + system time"
+for host in 127.0.0.1 localhost; do
+	printf '%-12s %-12s' "host=$host" ""
+	for w in $WRAPPERS; do printf ' %12s' "$w"; done
+	printf '\n'
+	printf '%-12s %-12s %12s\n' "" direct "$(fmt "$(med "cpu/$host/direct/-")" 1)"
+	for s in $SERVERS; do
+		printf '%-12s %-12s' "" "via $s"
+		for w in $WRAPPERS; do printf ' %12s' "$(fmt "$(med "cpu/$host/$w/$s")" 1)"; done
 		printf '\n'
 	done
 done
@@ -275,6 +300,8 @@ for host in 127.0.0.1 localhost; do
 		can_pipe "$s" && printf '  %-9s via %-10s socksify-pipe / proxychains4 = %s  [>= 1.5]\n' \
 		    "$host" "$s" \
 		    "$(ratio "$(med "conn/$host/socksify-pipe/$s")" "$(med "conn/$host/proxychains4/$s")")"
+		printf '  %-9s via %-10s the most any client can be over proxychains4 = %s (its time with its own CPU taken out)\n' \
+		    "$host" "$s" "$(bound "$(med "conn/$host/proxychains4/$s")" "$(med "cpu/$host/proxychains4/$s")")"
 		printf '  %-9s via %-10s socksify / dante client = %s\n' "$host" "$s" \
 		    "$(ratio "$(med "conn/$host/socksify/$s")" "$(med "conn/$host/dante/$s")")"
 	done

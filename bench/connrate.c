@@ -3,6 +3,7 @@
  * Only ordinary libc calls, dynamically linked, so that an LD_PRELOAD
  * library (ours, proxychains4's, Dante's) interposes every one of them.
  */
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -24,13 +25,26 @@ now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* CPU time (user + system) of the whole process so far, all threads. */
+static double
+cpu_s(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0;
+	return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	    ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
 static void
 usage(FILE *f)
 {
 	fputs("usage: connrate conn [-n N] HOST PORT\n"
 	    "       connrate gai [-n N] [--rss] (--new PREFIX | --repeat NAME)\n"
 	    "conn: N times getaddrinfo + socket + connect + write 1 byte + read 1 byte + close\n"
-	    "      (the target must echo); HOST may be numeric or a name\n"
+	    "      (the target must echo); HOST may be numeric or a name; cpu_us is\n"
+	    "      this process's own CPU time per connection (what a wrapper adds)\n"
 	    "gai:  N getaddrinfo calls, each for a new name PREFIX<i>.test, or the same NAME;\n"
 	    "      --rss also prints the resident memory (KiB) before the first call and\n"
 	    "      after the last (what a resolver keeps per name)\n", f);
@@ -70,7 +84,7 @@ run_conn(long n, const char *host, const char *port)
 {
 	long i, ok = 0, err = 0;
 	int last = 0;
-	double t0 = now_s(), secs;
+	double c0 = cpu_s(), t0 = now_s(), secs, cpu;
 
 	for (i = 0; i < n; i++) {
 		if (one_conn(host, port) == 0) {
@@ -81,8 +95,9 @@ run_conn(long n, const char *host, const char *port)
 		}
 	}
 	secs = now_s() - t0;
-	printf("mode=conn host=%s n=%ld ok=%ld errors=%ld last_errno=%d secs=%.3f rate=%.1f\n",
-	    host, n, ok, err, last, secs, ok / secs);
+	cpu = cpu_s() - c0;
+	printf("mode=conn host=%s n=%ld ok=%ld errors=%ld last_errno=%d secs=%.3f cpu_us=%.1f "
+	    "rate=%.1f\n", host, n, ok, err, last, secs, cpu * 1e6 / n, ok / secs);
 	return err ? 1 : 0;
 }
 

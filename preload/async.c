@@ -618,14 +618,6 @@ engine_start(void)
 
 /* ---- the hooks' entry points ---- */
 
-bool
-async_wanted(int fd)
-{
-	int fl = real_fcntl(fd, F_GETFL, 0);
-
-	return fl >= 0 && (fl & O_NONBLOCK);
-}
-
 int
 async_connect(int fd, int tracked, const struct cfg *cfg, struct dest *d,
     const struct sockaddr *sa, socklen_t len, struct chain *c)

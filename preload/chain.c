@@ -726,6 +726,12 @@ chain_failure(const struct chain *c)
 }
 
 bool
+chain_app_nonblocking(const struct chain *c)
+{
+	return (c->app_flags & O_NONBLOCK) != 0;
+}
+
+bool
 chain_swapped(const struct chain *c)
 {
 	return c->work >= 0 && c->work != c->app;

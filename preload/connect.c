@@ -172,7 +172,6 @@ proxy(int fd, const struct cfg *cfg, struct dest *d, const struct sockaddr *sa,
 	struct sock_rec rec;
 	struct sfy_fail f;
 	struct chain *c;
-	bool nonblocking;
 	int tracked, e;
 
 	if (sock_flagged(fd) && sock_get(fd, &rec)) {
@@ -193,9 +192,6 @@ proxy(int fd, const struct cfg *cfg, struct dest *d, const struct sockaddr *sa,
 	tracked = sock_begin(fd);
 	if (tracked < 0)
 		return -1;
-	/* Asked before chain_new, which makes the socket non-blocking for
-	 * the handshake. */
-	nonblocking = tracked > 0 && async_wanted(fd);
 	c = chain_new(cfg, fd, sa->sa_family, HS_CMD_CONNECT, &d->wire, &f);
 	if (c == NULL) {
 		(void)sock_end(fd, tracked, NULL, NULL, NULL);
@@ -204,7 +200,8 @@ proxy(int fd, const struct cfg *cfg, struct dest *d, const struct sockaddr *sa,
 		errno = f.err;
 		return -1;
 	}
-	if (nonblocking)
+	/* A non-blocking socket's connect goes to the engine thread. */
+	if (tracked > 0 && chain_app_nonblocking(c))
 		return async_connect(fd, tracked, cfg, d, sa, len, c);
 	return sfy_connect_end(fd, tracked, cfg, d, sa, len, c, chain_run(c) == 0, NULL);
 }

@@ -215,6 +215,8 @@ const struct sfy_fail *chain_failure(const struct chain *c);
 /* After success: the socket that now carries the tunnel; when it is not
  * the program's own (a family swap), chain_install puts it at the fd. */
 bool chain_swapped(const struct chain *c);
+/* The program's socket was non-blocking before the chain took it. */
+bool chain_app_nonblocking(const struct chain *c);
 int chain_install(struct chain *c, int fd);
 /* The last hop's reply address, and the path for the record and the log. */
 const struct wire_addr *chain_bound(const struct chain *c);

@@ -202,8 +202,6 @@ async_failed_fd(int fd)
 {
 	return __atomic_load_n(&async_failed, __ATOMIC_ACQUIRE) != 0 && sock_failed(fd);
 }
-/* fd is a non-blocking socket: its connect may go to the engine. */
-bool async_wanted(int fd);
 /* Hands c (built for d on fd, of which sock_begin said tracked) to the
  * engine, which takes over c and d's pin: -1 with EINPROGRESS, 0 when the
  * chain was up at once. */

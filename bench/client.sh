@@ -242,35 +242,34 @@ bound() {
 		if (t <= c) print "n/a"; else printf "%.2f\n", t / (t - c) }'
 }
 
+# table KIND HOST DECIMALS: the KIND ("conn" or "cpu") figures towards
+# HOST, a column per wrapper and a row per server.
+table() {
+	local k=$1 host=$2 d=$3 s w
+	printf '%-12s %-12s' "host=$host" ""
+	for w in $WRAPPERS; do printf ' %12s' "$w"; done
+	printf '\n'
+	printf '%-12s %-12s %12s\n' "" direct "$(fmt "$(med "$k/$host/direct/-")" "$d")"
+	printf '%-12s %-12s %12s\n' "" forwarder "$(fmt "$(med "$k/$host/forwarder/-")" "$d")"
+	for s in $SERVERS; do
+		printf '%-12s %-12s' "" "via $s"
+		for w in $WRAPPERS; do printf ' %12s' "$(fmt "$(med "$k/$host/$w/$s")" "$d")"; done
+		printf '\n'
+	done
+}
+
 # ---- report ----
 echo
 echo "library benchmark: medians of $REPS run(s) of $N sequential connections, $(nproc) CPUs"
 echo "connect rate (conn/s): getaddrinfo + socket + connect + 1-byte echo + close"
 for host in 127.0.0.1 localhost; do
 	echo
-	printf '%-12s %-12s' "host=$host" ""
-	for w in $WRAPPERS; do printf ' %12s' "$w"; done
-	printf '\n'
-	printf '%-12s %-12s %12s\n' "" direct "$(fmt "$(med "conn/$host/direct/-")" 0)"
-	printf '%-12s %-12s %12s\n' "" "forwarder" "$(fmt "$(med "conn/$host/forwarder/-")" 0)"
-	for s in $SERVERS; do
-		printf '%-12s %-12s' "" "via $s"
-		for w in $WRAPPERS; do printf ' %12s' "$(fmt "$(med "conn/$host/$w/$s")" 0)"; done
-		printf '\n'
-	done
+	table conn "$host" 0
 done
 echo
 echo "client CPU (us per connection): the client process's own user + system time"
 for host in 127.0.0.1 localhost; do
-	printf '%-12s %-12s' "host=$host" ""
-	for w in $WRAPPERS; do printf ' %12s' "$w"; done
-	printf '\n'
-	printf '%-12s %-12s %12s\n' "" direct "$(fmt "$(med "cpu/$host/direct/-")" 1)"
-	for s in $SERVERS; do
-		printf '%-12s %-12s' "" "via $s"
-		for w in $WRAPPERS; do printf ' %12s' "$(fmt "$(med "cpu/$host/$w/$s")" 1)"; done
-		printf '\n'
-	done
+	table cpu "$host" 1
 done
 echo
 printf '%-26s' "getaddrinfo calls/s"

@@ -37,9 +37,11 @@
 #define SOCK_CHUNK 1024
 #define SOCK_CHUNKS 4096 /* 4M fds: beyond that, fds are simply not tracked */
 #define SOCK_SPINS 1000
-/* The configuration's memfd, and the control connections of UDP
- * associations (one per hop per associated socket). */
-#define INTERNAL_MAX 64
+/* The configuration's memfd, the engine's fds, and the control
+ * connections of UDP associations (one per hop per associated socket):
+ * some hundreds of UDP sockets of the chain at once.  close_range keeps
+ * an array of this many on its stack (2 KiB). */
+#define INTERNAL_MAX 512
 
 enum {
 	SF_REC = 1,          /* a record is there */
@@ -503,12 +505,25 @@ out:
 	return rc;
 }
 
+/* Whether any internal fd is lowfd or above (no array: closefrom calls
+ * close_range, which has its own). */
+static bool
+internal_from(unsigned lowfd)
+{
+	internal_init();
+	for (unsigned i = 0; i < INTERNAL_MAX; i++) {
+		int fd = __atomic_load_n(&internal_fds[i], __ATOMIC_ACQUIRE);
+
+		if (fd >= 0 && (unsigned)fd >= lowfd)
+			return true;
+	}
+	return false;
+}
+
 void
 sock_closefrom(int lowfd)
 {
-	unsigned in[INTERNAL_MAX];
-
-	if (lowfd < 0 || internal_in((unsigned)lowfd, ~0U, in) == 0) {
+	if (lowfd < 0 || !internal_from((unsigned)lowfd)) {
 		if (lowfd >= 0)
 			forget_range((unsigned)lowfd, ~0U);
 		real_closefrom(lowfd);

@@ -397,6 +397,18 @@ danted_udp_sessions() {
 	assert_output 1
 }
 
+@test "udp 200 sockets at once, each with an association of its own through socksifyd" {
+	udp_target
+	udp_socksifyd 127.0.0.2 --max-udp-per-client 250
+	sfy_conf "proxy = socks5://127.0.0.2:$SOCKSIFYD_PORT"
+	run app many 200
+	assert_success
+	assert_output "many ok 200"
+	target_saw_only 127.0.0.2 200
+	wait_until 10 session_count_is -eq 200 cmd=udp result=ok ||
+		fail "$(session_count cmd=udp result=ok) associations ended well at socksifyd, wanted 200"
+}
+
 @test "udp killing the proxy mid-stream gives ECONNRESET, not a hang, and no datagram goes direct" {
 	local out="$E2E_TMP/until.out" ready="$E2E_TMP/until.ready" pid
 	udp_target

@@ -7,6 +7,8 @@ Usage: udp_app.py MODE HOST PORT [ARG]
 Modes (each prints "MODE ok ..." on success, or "MODE ERRNO NAME" and
 exits 3 when a call fails with an errno; every wait is bounded):
   burst N      sendto/recvfrom N datagrams, one at a time, each checked
+  many N       N sockets open at once, each sends a datagram and gets its
+               echo; all are closed at the end
   connected    connect, send/recv, write/read, writev/readv; getpeername
   recvmsg      sendto, then recvmsg with ancillary data (SO_TIMESTAMP)
   peek         MSG_PEEK shows the datagram, recv then takes it
@@ -64,6 +66,23 @@ def burst(host, port, n):
         if data != msg:
             raise SystemExit("burst: reply %d is %r" % (i, data))
     print("burst ok %d source=%s:%d" % (n, src[0], src[1]))
+
+
+def many(host, port, n):
+    socks = []
+    try:
+        for i in range(n):
+            s = udp(host)
+            socks.append(s)
+            msg = b"many-%d" % i
+            s.sendto(msg, (host, port))
+            data, _ = s.recvfrom(2048)
+            if data != msg:
+                raise SystemExit("many: reply on socket %d is %r" % (i, data))
+    finally:
+        for s in socks:
+            s.close()
+    print("many ok %d" % n)
 
 
 def connected(host, port):
@@ -297,6 +316,8 @@ def main():
     try:
         if mode == "burst":
             burst(host, port, int(arg))
+        elif mode == "many":
+            many(host, port, int(arg))
         elif mode == "connected":
             connected(host, port)
         elif mode == "recvmsg":
